@@ -1,0 +1,3 @@
+"""tvselect: choose the build-torchvision variant that belongs on a machine."""
+
+__version__ = "0.1.0"

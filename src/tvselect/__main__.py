@@ -1,0 +1,3 @@
+from tvselect.cli import main
+
+raise SystemExit(main())

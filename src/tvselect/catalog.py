@@ -1,0 +1,382 @@
+"""The variant catalog: its data model, and loading it with every check applied."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tvselect.capability import Capability, parse_capability, parse_version
+from tvselect.errors import CatalogError
+
+SCHEMA_VERSION = 1
+CPU_ARCHES = ("x86_64", "aarch64")
+BUILTIN_NAME = "tvselect/data/variants.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Isa:
+    """A CPU instruction-set target that variants are compiled for."""
+
+    name: str
+    """Catalog key, e.g. `avx512bf16`."""
+    label: str
+    """How a person writes it, e.g. `AVX-512 BF16`."""
+    arch: str
+    """The only CPU architecture it runs on: `x86_64` or `aarch64`."""
+    flags: tuple[str, ...]
+    """The compiler flags the variant is built with."""
+    needs: frozenset[str]
+    """CPU features, as the Linux kernel names them, that those flags need."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuArch:
+    """A GPU architecture that variants carry cubins for (never PTX)."""
+
+    name: str
+    """Catalog key, e.g. `sm90`."""
+    capability: Capability
+    """The compute capability the cubins are built for."""
+    family: str
+    """The architecture's family name, e.g. `Hopper`."""
+    examples: tuple[str, ...]
+    """Example GPUs of exactly this compute capability."""
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One branch of build-torchvision: a TorchVision, PyTorch and CUDA combination."""
+
+    name: str
+    """Branch name, e.g. `cuda-12_9`."""
+    torchvision: str | None
+    """TorchVision version, None where not yet known."""
+    pytorch: str
+    """PyTorch version."""
+    cuda: str
+    """CUDA toolkit version the branch builds with."""
+    cudnn: str | None
+    """cuDNN version, None where not recorded."""
+    python: str
+    """Python version of the builds."""
+    nixpkgs: str | None
+    """The nixpkgs pin, None where not yet known."""
+    min_driver: tuple[int, ...]
+    """Minimum NVIDIA driver version, as integers."""
+    min_driver_text: str
+    """Minimum NVIDIA driver version as written in the catalog."""
+    min_driver_note: str
+    """Why that minimum."""
+
+    @property
+    def cuda_major(self) -> int:
+        """Major version of the branch's CUDA toolkit."""
+        return int(self.cuda.split(".")[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One buildable package of one branch."""
+
+    package: str
+    """Package name, e.g. `torchvision-python313-cuda12_9-sm90-avx512`."""
+    branch: str
+    """The branch it is built on."""
+    gpu_arch: str | None
+    """The GPU architecture it carries cubins for; None for CPU-only builds."""
+    cpu_isa: str
+    """The CPU instruction set it is compiled for."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything tvselect knows about the variants; read-only once loaded."""
+
+    source: str
+    """Where it was loaded from, for messages."""
+    branches: Mapping[str, Branch]
+    """Branches by name."""
+    branch_preference: tuple[str, ...]
+    """Branch order of preference when the caller names none."""
+    isas: Mapping[str, Isa]
+    """CPU ISAs by name."""
+    workloads: Mapping[str, Mapping[str, tuple[str, ...]]]
+    """For each workload, for each CPU architecture, ISAs in order of preference."""
+    workload_descriptions: Mapping[str, str]
+    """One line per workload."""
+    gpu_archs: Mapping[str, GpuArch]
+    """GPU architectures by name."""
+    tegra_capabilities: frozenset[Capability]
+    """Compute capabilities of Tegra GPUs, which run only exact-capability cubins."""
+    known_capabilities: frozenset[Capability]
+    """Every compute capability NVIDIA has shipped, to reject ones that cannot exist."""
+    variants: tuple[Variant, ...]
+    """All variants, in catalog order."""
+    branches_of_package: Mapping[str, tuple[str, ...]] = field(init=False, compare=False)
+    """For each package name, the branches that build a package of that name."""
+
+    def __post_init__(self) -> None:
+        index: dict[str, list[str]] = {}
+        for variant in self.variants:
+            index.setdefault(variant.package, []).append(variant.branch)
+        object.__setattr__(
+            self, "branches_of_package", {name: tuple(b) for name, b in index.items()}
+        )
+
+    def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
+        """Variants of that package name (one per branch that builds it)."""
+        return tuple(
+            v for v in self.variants if v.package == package and branch in (None, v.branch)
+        )
+
+
+def load_catalog(path: str | None = None) -> Catalog:
+    """Load and check the built-in catalog, or the file at `path`.
+
+    Raises CatalogError with a one-line message naming the file and the entry.
+    """
+    if path is None:
+        from importlib.resources import files
+
+        source = BUILTIN_NAME
+        try:
+            text = files("tvselect").joinpath("data", "variants.json").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"catalog {source}: cannot be read ({exc})") from None
+    else:
+        source = path
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except UnicodeDecodeError:
+            raise CatalogError(f"catalog {source}: not UTF-8 text") from None
+        except OSError as exc:
+            raise CatalogError(f"catalog {source}: cannot be read ({exc.strerror})") from None
+    return parse_catalog(text, source)
+
+
+def parse_catalog(text: str, source: str) -> Catalog:
+    """Parse and check catalog JSON text; `source` names it in messages."""
+    if not text.strip():
+        raise CatalogError(f"catalog {source}: the file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(
+            f"catalog {source}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
+        ) from None
+    return _Checker(source).catalog(data)
+
+
+_PACKAGE = re.compile(r"torchvision-python(\d+)-(?:cpu|cuda(\d+)_(\d+)-(sm\d+))-([a-z0-9_]+)")
+
+
+class _Checker:
+    """Builds the Catalog from decoded JSON, failing on the first inconsistency."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> CatalogError:
+        return CatalogError(f"catalog {self.source}: {where}: {problem}")
+
+    def obj(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, found {type(value).__name__}")
+        return value
+
+    def field_(self, entry: dict[str, Any], key: str, where: str, kind: type, *, null: bool = False) -> Any:
+        if key not in entry:
+            raise self.fail(where, f"missing field '{key}'")
+        value = entry[key]
+        if value is None and null:
+            return None
+        if not isinstance(value, kind) or (kind is str and not value):
+            wanted = {str: "a non-empty string", list: "a list", dict: "an object", int: "an integer"}
+            raise self.fail(where, f"field '{key}' must be {wanted.get(kind, kind.__name__)}")
+        return value
+
+    def strings(self, entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+        items = self.field_(entry, key, where, list)
+        if not all(isinstance(item, str) and item for item in items):
+            raise self.fail(where, f"field '{key}' must be a list of non-empty strings")
+        return tuple(items)
+
+    def capability(self, text: Any, where: str) -> Capability:
+        cap = parse_capability(text) if isinstance(text, str) else None
+        if cap is None:
+            raise self.fail(where, f"'{text}' is not a compute capability like '8.6'")
+        return cap
+
+    def catalog(self, data: Any) -> Catalog:
+        top = self.obj(data, "top level")
+        version = top.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise self.fail("schema_version", f"expected {SCHEMA_VERSION}, found {version!r}")
+        branches = self.branches(self.field_(top, "branches", "top level", dict))
+        preference = self.strings(top, "branch_preference", "top level")
+        if sorted(preference) != sorted(branches):
+            raise self.fail("branch_preference", "must list every branch exactly once")
+        isas = self.isas(self.field_(top, "isas", "top level", dict))
+        workloads, descriptions = self.workloads(self.field_(top, "workloads", "top level", dict), isas)
+        gpu_archs = self.gpu_archs(self.field_(top, "gpu_archs", "top level", dict))
+        tegra = frozenset(
+            self.capability(c, "tegra_compute_capabilities")
+            for c in self.strings(top, "tegra_compute_capabilities", "top level")
+        )
+        known = frozenset(
+            self.capability(c, "known_compute_capabilities")
+            for c in self.strings(top, "known_compute_capabilities", "top level")
+        )
+        for arch in gpu_archs.values():
+            if arch.capability not in known:
+                raise self.fail(f"gpu_archs.{arch.name}", "capability is not in known_compute_capabilities")
+        variants = self.variants(self.field_(top, "variants", "top level", list), branches, isas, gpu_archs)
+        return Catalog(
+            source=self.source,
+            branches=branches,
+            branch_preference=preference,
+            isas=isas,
+            workloads=workloads,
+            workload_descriptions=descriptions,
+            gpu_archs=gpu_archs,
+            tegra_capabilities=tegra,
+            known_capabilities=known,
+            variants=variants,
+        )
+
+    def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:
+        if not raw:
+            raise self.fail("branches", "no branch defined")
+        result = {}
+        for name, value in raw.items():
+            where = f"branches.{name}"
+            entry = self.obj(value, where)
+            min_driver_text = self.field_(entry, "min_driver", where, str)
+            min_driver = parse_version(min_driver_text)
+            if min_driver is None:
+                raise self.fail(where, f"min_driver '{min_driver_text}' is not a version like '550'")
+            cuda = self.field_(entry, "cuda", where, str)
+            if parse_version(cuda) is None:
+                raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
+            result[name] = Branch(
+                name=name,
+                torchvision=self.field_(entry, "torchvision", where, str, null=True),
+                pytorch=self.field_(entry, "pytorch", where, str),
+                cuda=cuda,
+                cudnn=self.field_(entry, "cudnn", where, str, null=True),
+                python=self.field_(entry, "python", where, str),
+                nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True),
+                min_driver=min_driver,
+                min_driver_text=min_driver_text,
+                min_driver_note=self.field_(entry, "min_driver_note", where, str),
+            )
+        return result
+
+    def isas(self, raw: dict[str, Any]) -> dict[str, Isa]:
+        result = {}
+        for name, value in raw.items():
+            where = f"isas.{name}"
+            entry = self.obj(value, where)
+            arch = self.field_(entry, "arch", where, str)
+            if arch not in CPU_ARCHES:
+                raise self.fail(where, f"arch '{arch}' is not one of {', '.join(CPU_ARCHES)}")
+            result[name] = Isa(
+                name=name,
+                label=self.field_(entry, "label", where, str),
+                arch=arch,
+                flags=self.strings(entry, "flags", where),
+                needs=frozenset(self.strings(entry, "needs", where)),
+            )
+        return result
+
+    def workloads(
+        self, raw: dict[str, Any], isas: Mapping[str, Isa]
+    ) -> tuple[dict[str, dict[str, tuple[str, ...]]], dict[str, str]]:
+        orders: dict[str, dict[str, tuple[str, ...]]] = {}
+        descriptions = {}
+        for name, value in raw.items():
+            where = f"workloads.{name}"
+            entry = self.obj(value, where)
+            descriptions[name] = self.field_(entry, "description", where, str)
+            orders[name] = {}
+            for arch in CPU_ARCHES:
+                order = self.strings(entry, arch, where)
+                for isa in order:
+                    if isa not in isas:
+                        raise self.fail(where, f"unknown ISA '{isa}'")
+                    if isas[isa].arch != arch:
+                        raise self.fail(where, f"ISA '{isa}' is not an {arch} ISA")
+                orders[name][arch] = order
+        if "general" not in orders:
+            raise self.fail("workloads", "the 'general' workload is missing")
+        return orders, descriptions
+
+    def gpu_archs(self, raw: dict[str, Any]) -> dict[str, GpuArch]:
+        result = {}
+        for name, value in raw.items():
+            where = f"gpu_archs.{name}"
+            entry = self.obj(value, where)
+            cap = self.capability(self.field_(entry, "compute_capability", where, str), where)
+            if name != f"sm{cap[0]}{cap[1]}":
+                raise self.fail(where, f"name does not match compute capability {cap[0]}.{cap[1]}")
+            result[name] = GpuArch(
+                name=name,
+                capability=cap,
+                family=self.field_(entry, "family", where, str),
+                examples=self.strings(entry, "examples", where),
+            )
+        return result
+
+    def variants(
+        self,
+        raw: list[Any],
+        branches: Mapping[str, Branch],
+        isas: Mapping[str, Isa],
+        gpu_archs: Mapping[str, GpuArch],
+    ) -> tuple[Variant, ...]:
+        if not raw:
+            raise self.fail("variants", "no variant defined")
+        seen: set[tuple[str, str]] = set()
+        result = []
+        for position, value in enumerate(raw):
+            where = f"variants[{position}]"
+            entry = self.obj(value, where)
+            package = self.field_(entry, "package", where, str)
+            where = f"variants[{position}] ({package})"
+            branch = self.field_(entry, "branch", where, str)
+            gpu_arch = self.field_(entry, "gpu_arch", where, str, null=True)
+            isa = self.field_(entry, "cpu_isa", where, str)
+            if branch not in branches:
+                raise self.fail(where, f"unknown branch '{branch}'")
+            if isa not in isas:
+                raise self.fail(where, f"unknown cpu_isa '{isa}'")
+            if gpu_arch is not None and gpu_arch not in gpu_archs:
+                raise self.fail(where, f"unknown gpu_arch '{gpu_arch}'")
+            self.check_name(package, branches[branch], gpu_arch, isa, where)
+            if (branch, package) in seen:
+                raise self.fail(where, f"listed twice on branch '{branch}'")
+            seen.add((branch, package))
+            result.append(Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa))
+        return tuple(result)
+
+    def check_name(self, package: str, branch: Branch, gpu_arch: str | None, isa: str, where: str) -> None:
+        match = _PACKAGE.fullmatch(package)
+        if match is None:
+            raise self.fail(where, "name is not torchvision-pythonNNN-(cpu|cudaX_Y-smNN)-ISA")
+        python_tag, cuda_major, cuda_minor, sm, name_isa = match.groups()
+        if python_tag != branch.python.replace(".", ""):
+            raise self.fail(where, f"name says python{python_tag}, branch builds Python {branch.python}")
+        if name_isa != isa:
+            raise self.fail(where, f"name says ISA '{name_isa}', cpu_isa is '{isa}'")
+        if sm != gpu_arch:
+            raise self.fail(where, f"name says GPU arch '{sm or 'none'}', gpu_arch is '{gpu_arch or 'none'}'")
+        if cuda_major is not None:
+            major, minor = branch.cuda.split(".")[:2]
+            if (cuda_major, cuda_minor) != (major, minor):
+                raise self.fail(
+                    where, f"name says CUDA {cuda_major}.{cuda_minor}, branch builds CUDA {branch.cuda}"
+                )

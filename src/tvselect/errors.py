@@ -1,0 +1,44 @@
+"""The one error hierarchy of tvselect and the exit status each part maps to."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit statuses that tvselect documents."""
+
+    OK = 0
+    UNEXPECTED = 1
+    BAD_INPUT = 2
+    NO_MATCH = 3
+    INSTALL_FAILED = 4
+    VERIFY_FAILED = 5
+
+
+class TvselectError(Exception):
+    """Base of every error tvselect raises on purpose; the CLI catches only this."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+
+class BadInputError(TvselectError):
+    """A value, file or document given to tvselect is malformed or unreadable."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class CatalogError(BadInputError):
+    """The variant catalog is missing, truncated or inconsistent."""
+
+
+class ProbeError(TvselectError):
+    """A probe failed in a way that leaves no fact to report (rare: most give 'unknown')."""
+
+    exit_code = ExitCode.UNEXPECTED
+
+
+class InstallError(TvselectError):
+    """flox could not be started, or it failed."""
+
+    exit_code = ExitCode.INSTALL_FAILED

@@ -1,0 +1,93 @@
+"""Message templates for every reason the engine gives, and rendering that never raises."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+TEMPLATES: dict[str, str] = {
+    # why a variant cannot run here
+    "isa-wrong-arch": "{isa} is an {isa_arch} build; this CPU is {cpu_arch}",
+    "isa-missing-features": "this CPU lacks {missing}, which the {isa} build needs",
+    "cpu-unknown": "the CPU's features could not be read ({why}), so no {isa} build can be shown to run",
+    "gpu-major-differs": "{sm} code does not run on GPU {index} ({cap}): a cubin never runs across major versions",
+    "gpu-minor-too-new": "{sm} code does not run on GPU {index} ({cap}): it needs {need} or newer",
+    "gpu-tegra-exact": "{sm} code does not run on GPU {index} ({cap}): Tegra GPUs run only code built for their exact capability",
+    "driver-too-old": "branch {branch} needs NVIDIA driver {need} or newer; this machine has {have}",
+    "driver-cuda-too-old": "branch {branch} builds with CUDA {cuda}; the driver supports CUDA up to {have}",
+    # why a variant was not considered
+    "not-requested-branch": "only branch {requested} was asked for",
+    "cuda-build-cpu-only-asked": "a CUDA build, and CPU-only was asked for",
+    "cuda-build-no-gpu": "a CUDA build, and this machine has no usable GPU",
+    "cpu-build-gpu-present": "a CPU-only build, and this machine has a GPU (--cpu-only chooses among these)",
+    # why a runnable variant lost to the chosen one
+    "lost-exact": "{winner} is an exact match for the GPU; {sm} is only compatible",
+    "lost-newer-sm": "{winner} is a newer compatible architecture than {sm}",
+    "lost-branch": "branch {winner} is preferred to {branch}",
+    "lost-isa": "{isa} ranks below {winner} for the {workload} workload",
+    "lost-isa-other-workload": "{isa} is the build for another workload, not {workload}",
+    # why the chosen variant was chosen
+    "chose-exact": "the GPU ({caps}) has an exact {sm} build",
+    "chose-compatible": "{sm} is the newest build whose code runs on compute capability {caps} (same major version, lower minor)",
+    "chose-compatible-all": "no build matches every GPU ({caps}) exactly; {sm} code runs on all of them",
+    "chose-cpu-no-gpu": "no usable GPU ({why}): CPU-only build",
+    "chose-cpu-asked": "CPU-only build, as asked",
+    "chose-branch-asked": "branch {branch}, as asked",
+    "chose-branch-preferred": "branch {branch} is the most preferred branch that has it ({order})",
+    "chose-isa": "{label} is the best this CPU runs for the {workload} workload",
+    "exact-held-back": "the exact {sm} build is on branch {branch}, which needs NVIDIA driver {need} or newer; this machine has {have}",
+    "workload-isa-missing": "no {missing} on this CPU: {label} build instead",
+    "workload-isa-unbuilt": "no {better} build for this GPU on branch {branch}: {label} build instead",
+    # when nothing runs
+    "no-build-for-capability": "no build exists for compute capability {cap}; the seed's Extending the Matrix section says how to add one",
+    "no-common-variant": "no single variant runs on all GPUs ({caps}); each GPU's own variant is listed among the alternatives",
+    "cpu-arch-unknown": "the CPU could not be identified ({why}), so no build can be shown to run",
+    "no-variant-for-arch": "no variant exists for {arch} CPUs (builds exist for x86_64 and aarch64 only)",
+    "near-miss": "{package}: {why}",
+    # alternatives
+    "alt-cpu-only": "the CPU-only build that runs here (pass --cpu-only to choose it)",
+    "alt-other-branch": "runs here, on branch {branch}, which was not asked for",
+    "alt-per-gpu": "serves GPU {index} ({cap}) alone",
+    # warnings
+    "driver-unchecked": "the NVIDIA driver version is unknown, so the branch's driver minimum ({need}) was not checked",
+    "gpu-excluded": "GPU {index} ({name}) does not count: {why}",
+}
+
+
+class _Lenient(string.Formatter):
+    def get_value(self, key: int | str, args: object, kwargs: dict[str, object]) -> object:  # type: ignore[override]
+        return kwargs.get(str(key), "{" + str(key) + "}")
+
+
+_FORMATTER = _Lenient()
+
+
+def render(code: str, params: dict[str, str]) -> str:
+    """The text of a reason; an unknown code or a missing parameter still renders."""
+    template = TEMPLATES.get(code)
+    if template is None:
+        return code + (": " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
+    try:
+        return _FORMATTER.vformat(template, (), params)
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return template
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason, as a template code and its parameters; its text is rendered on demand."""
+
+    code: str
+    """Key into TEMPLATES."""
+    params: tuple[tuple[str, str], ...] = ()
+    """Template parameters, as (name, value) pairs."""
+
+    @property
+    def text(self) -> str:
+        """The reason in words."""
+        return render(self.code, dict(self.params))
+
+
+def reason(code: str, **params: object) -> Reason:
+    """Make a Reason; parameters are turned into strings."""
+    return Reason(code, tuple((k, str(v)) for k, v in params.items()))

@@ -1,0 +1,183 @@
+"""The CPU probe: `/proc/cpuinfo` parsed as text, py-cpuinfo only where that file is absent."""
+
+from __future__ import annotations
+
+import platform
+
+from tvselect.errors import BadInputError
+from tvselect.facts import CpuFacts
+
+PROC_CPUINFO = "/proc/cpuinfo"
+MAX_CPUINFO_BYTES = 8 * 1024 * 1024
+
+# Display names for common ARM cores, keyed by (implementer, part) from /proc/cpuinfo.
+_ARM_PARTS = {
+    ("0x41", "0xd0c"): "ARM Neoverse N1",
+    ("0x41", "0xd40"): "ARM Neoverse V1",
+    ("0x41", "0xd49"): "ARM Neoverse N2",
+    ("0x41", "0xd4f"): "ARM Neoverse V2",
+    ("0x41", "0xd8e"): "ARM Neoverse N3",
+    ("0x41", "0xd84"): "ARM Neoverse V3",
+    ("0x41", "0xd0b"): "ARM Cortex-A76",
+    ("0x41", "0xd08"): "ARM Cortex-A72",
+    ("0x41", "0xd03"): "ARM Cortex-A53",
+}
+
+_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}
+
+
+def _blocks(text: str) -> list[dict[str, str]]:
+    """One dict per blank-line separated block, keys lower-cased."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            current[key.strip().lower()] = value.strip()
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _common(blocks: list[dict[str, str]], key: str) -> frozenset[str]:
+    """Features listed under `key` by every processor block that has the key."""
+    sets = [frozenset(b[key].split()) for b in blocks if key in b]
+    if not sets:
+        return frozenset()
+    common = sets[0]
+    for other in sets[1:]:
+        common &= other
+    return common
+
+
+def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
+    """Facts from the text of a `/proc/cpuinfo` file; a pure function of the text."""
+    blocks = _blocks(text)
+    first = blocks[0] if blocks else {}
+    merged: dict[str, str] = {}
+    for block in reversed(blocks):
+        merged.update(block)
+    if any("flags" in b for b in blocks):
+        flags = _common(blocks, "flags")
+        return CpuFacts(
+            arch="x86_64" if "lm" in flags else "i686",
+            vendor=merged.get("vendor_id"),
+            model=first.get("model name") or merged.get("model name"),
+            features=flags,
+            source=source,
+        )
+    if any("features" in b for b in blocks) and "cpu implementer" in merged:
+        implementer = merged.get("cpu implementer", "")
+        part = merged.get("cpu part", "")
+        arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
+        name = _ARM_PARTS.get((implementer.lower(), part.lower()))
+        model = f"{name} (implementer {implementer}, part {part})" if name else f"implementer {implementer}, part {part}"
+        return CpuFacts(
+            arch=arch,
+            vendor=implementer or None,
+            model=model,
+            features=_common(blocks, "features"),
+            source=source,
+        )
+    if merged.get("vendor_id", "").startswith("IBM/S390"):
+        return CpuFacts(
+            arch="s390x",
+            vendor="IBM",
+            model=merged.get("machine"),
+            features=frozenset(merged.get("features", "").split()),
+            source=source,
+        )
+    cpu_line = merged.get("cpu", "")
+    if "POWER" in cpu_line.upper() or "platform" in merged and "pseries" in merged.get("platform", "").lower():
+        return CpuFacts(arch="ppc64le", vendor="IBM", model=cpu_line or None, features=frozenset(), source=source)
+    isa = merged.get("isa", "")
+    if isa.startswith("rv64"):
+        return CpuFacts(
+            arch="riscv64",
+            vendor=merged.get("mvendorid"),
+            model=merged.get("uarch") or isa,
+            features=frozenset(),
+            source=source,
+        )
+    return CpuFacts(
+        arch="unknown",
+        vendor=None,
+        model=None,
+        features=frozenset(),
+        source=source,
+        unknown_reason=f"{source} has no 'flags' or 'Features' line that tvselect recognises",
+    )
+
+
+def read_cpuinfo_file(path: str) -> CpuFacts:
+    """Facts from a `/proc/cpuinfo`-format file the user named; BadInputError if it is not one."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CPUINFO_BYTES + 1)
+    except OSError as exc:
+        raise BadInputError(f"--cpuinfo {path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_CPUINFO_BYTES:
+        raise BadInputError(
+            f"--cpuinfo {path}: larger than {MAX_CPUINFO_BYTES // (1024 * 1024)} MiB, not a /proc/cpuinfo file"
+        )
+    if not data.strip():
+        raise BadInputError(f"--cpuinfo {path}: the file is empty")
+    if b"\0" in data:
+        raise BadInputError(f"--cpuinfo {path}: binary data, not a /proc/cpuinfo file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInputError(f"--cpuinfo {path}: not UTF-8 text, not a /proc/cpuinfo file") from None
+    facts = parse_cpuinfo(text, source=path)
+    if facts.unknown_reason is not None:
+        raise BadInputError(f"--cpuinfo {path}: not a /proc/cpuinfo file (no 'flags', 'Features' or 'cpu' line)")
+    return facts
+
+
+def read_cpuinfo() -> CpuFacts:
+    """Facts for this machine: `/proc/cpuinfo` where it can be read, else py-cpuinfo. Never raises."""
+    try:
+        with open(PROC_CPUINFO, "rb") as handle:
+            text = handle.read(MAX_CPUINFO_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        return _from_py_cpuinfo(f"{PROC_CPUINFO} cannot be read ({exc.strerror})")
+    facts = parse_cpuinfo(text)
+    if facts.unknown_reason is not None:
+        return _from_py_cpuinfo(facts.unknown_reason)
+    return facts
+
+
+def _machine() -> str:
+    machine = platform.machine().lower()
+    return _MACHINE_ALIASES.get(machine, machine) or "unknown"
+
+
+def _from_py_cpuinfo(why_not_proc: str) -> CpuFacts:
+    """The slow path (about a second): py-cpuinfo runs CPUID in a child process."""
+    try:
+        import cpuinfo  # type: ignore[import-untyped]
+
+        info = cpuinfo.get_cpu_info()
+    except Exception as exc:  # noqa: BLE001 - any failure of the fallback means "unknown"
+        return CpuFacts(
+            arch=_machine(),
+            vendor=None,
+            model=None,
+            features=frozenset(),
+            source="py-cpuinfo",
+            unknown_reason=f"{why_not_proc}; py-cpuinfo failed too ({type(exc).__name__}: {exc})",
+        )
+    arch = str(info.get("arch_string_raw") or "").lower()
+    return CpuFacts(
+        arch=_MACHINE_ALIASES.get(arch, arch) or _machine(),
+        vendor=info.get("vendor_id_raw") or None,
+        model=info.get("brand_raw") or None,
+        features=frozenset(str(f) for f in info.get("flags", ())),
+        source="py-cpuinfo",
+        unknown_reason=None if info.get("flags") else f"{why_not_proc}; py-cpuinfo reported no features",
+    )
