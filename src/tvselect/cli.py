@@ -1,7 +1,350 @@
-"""Command line entry point (filled in by the CLI work)."""
+"""The `tvselect` command line: gathers options, calls the library, hands the result to one renderer.
+
+Only typer and the error module are imported at start-up; everything else is imported
+on the path that needs it, so that `tvselect --json` does not pay for rich.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
 
-def main() -> int:
-    return 0
+import typer
+
+from tvselect import __version__
+from tvselect.errors import BadInputError, ExitCode, TvselectError
+
+if TYPE_CHECKING:
+    from tvselect.catalog import Catalog
+    from tvselect.facts import Facts
+
+HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
+
+\b
+Examples:
+  tvselect                                 # what should go on this machine, and why
+  tvselect --install --org acme            # install it: flox install acme/<package>
+  tvselect --json | jq -r .package         # for provisioning scripts: JSON on stdout only
+  tvselect --gpu 8.6 --cpuinfo FILE        # decide for another machine
+
+\b
+Exit status:
+  0  a variant was chosen (and installed, with --install)
+  1  unexpected error (please report it; --debug shows the traceback)
+  2  bad usage or bad input
+  3  no variant runs on this machine (the answer still prints in full)
+  4  the install failed (flox missing, or flox failed)
+  5  tvselect verify: a check failed
+"""
+
+app = typer.Typer(
+    name="tvselect",
+    help=HELP,
+    add_completion=False,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tvselect {__version__}")
+        raise typer.Exit()
+
+
+WorkloadOpt = Annotated[
+    str,
+    typer.Option(
+        "--workload",
+        metavar="[general|bf16-training|int8-inference]",
+        help="What the machine will run; orders the CPU builds.",
+    ),
+]
+BranchOpt = Annotated[
+    str,
+    typer.Option("--branch", metavar="[auto|main|cuda-12_9|cuda-13_0]", help="Consider only this branch."),
+]
+CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-only builds even with GPUs.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")]
+CatalogOpt = Annotated[
+    Optional[str], typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one.")
+]
+CpuinfoOpt = Annotated[
+    Optional[str],
+    typer.Option("--cpuinfo", metavar="PATH", help="Take the CPU from this /proc/cpuinfo-format file."),
+]
+GpuOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--gpu",
+        metavar="CC",
+        help="Take the GPUs from here: a compute capability (8.6, sm_86, sm86, 86), repeatable; 'none' for no GPU.",
+    ),
+]
+DriverOpt = Annotated[
+    Optional[str], typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14.")
+]
+FactsOpt = Annotated[
+    Optional[str],
+    typer.Option("--facts", metavar="PATH", help="Take all facts from a 'tvselect probe --json' document ('-' for stdin)."),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback for unexpected errors.")]
+
+
+def _warn(message: str) -> None:
+    print(f"tvselect: warning: {message}", file=sys.stderr)
+
+
+def _load(catalog_path: str | None) -> Catalog:
+    from tvselect.catalog import load_catalog
+
+    return load_catalog(catalog_path)
+
+
+def _facts(
+    catalog: Catalog,
+    cpuinfo: str | None,
+    gpu: list[str] | None,
+    driver: str | None,
+    facts_path: str | None,
+) -> Facts:
+    import os
+
+    from tvselect.probe import gather_facts
+
+    return gather_facts(
+        catalog,
+        cpuinfo=cpuinfo,
+        gpus=tuple(gpu or ()),
+        driver=driver,
+        facts_path=facts_path,
+        environ=os.environ,
+        stdin=sys.stdin,
+    )
+
+
+def _branch(catalog: Catalog, branch: str) -> str | None:
+    if branch == "auto":
+        return None
+    if branch not in catalog.branches:
+        raise BadInputError(f"--branch {branch!r}: choose from auto, {', '.join(catalog.branches)}")
+    return branch
+
+
+def _workload(catalog: Catalog, workload: str) -> str:
+    if workload not in catalog.workloads:
+        raise BadInputError(f"--workload {workload!r}: choose from {', '.join(catalog.workloads)}")
+    return workload
+
+
+def print_json(document: object) -> None:
+    """Write one JSON document to stdout."""
+    import json
+
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback(invoke_without_command=True)
+def choose(
+    ctx: typer.Context,
+    workload: WorkloadOpt = "general",
+    branch: BranchOpt = "auto",
+    cpu_only: CpuOnlyOpt = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show every candidate and why it lost or cannot run.")
+    ] = False,
+    json_: JsonOpt = False,
+    install: Annotated[bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")] = False,
+    org: Annotated[
+        Optional[str], typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds.")
+    ] = None,
+    directory: Annotated[
+        Optional[str], typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")] = False,
+    catalog_path: CatalogOpt = None,
+    cpuinfo: CpuinfoOpt = None,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    facts_path: FactsOpt = None,
+    debug: DebugOpt = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> int:
+    if ctx.invoked_subcommand is not None:
+        return 0
+    from tvselect.engine import NO_MATCH, Options, select
+    from tvselect.install import check_org, plan_install, run_install
+    from tvselect.report import Report
+
+    if install and org is None:
+        raise BadInputError("--install needs --org ORG (the Flox organisation that publishes the builds)")
+    if org is not None:
+        check_org(org)
+    if (directory is not None or dry_run) and not install:
+        raise BadInputError("--dir and --dry-run go with --install")
+    catalog = _load(catalog_path)
+    options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only)
+    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
+    decision = select(facts, catalog, options)
+    plan = plan_install(decision.variant, catalog, org, directory) if decision.variant is not None else None
+    result = run_install(plan, dry_run=dry_run) if install and plan is not None else None
+    report = Report(decision, catalog, plan, result, explain)
+
+    for warning in report.warnings:
+        _warn(warning)
+    if result is not None and result.error is not None:
+        print(f"tvselect: error: {result.error}", file=sys.stderr)
+    if json_:
+        from tvselect.report import report_document
+
+        print_json(report_document(report))
+    else:
+        from tvselect.render_human import render_report
+
+        render_report(report)
+    if decision.status == NO_MATCH:
+        return ExitCode.NO_MATCH
+    if result is not None and not result.ok:
+        return ExitCode.INSTALL_FAILED
+    return ExitCode.OK
+
+
+@app.command()
+def probe(
+    json_: JsonOpt = False,
+    catalog_path: CatalogOpt = None,
+    cpuinfo: CpuinfoOpt = None,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    facts_path: FactsOpt = None,
+) -> int:
+    """Print the facts tvselect decides from (GPUs, driver, CPU); --json gives the facts document."""
+    catalog = _load(catalog_path)
+    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
+    if json_:
+        from tvselect.facts import to_document
+
+        print_json(to_document(facts))
+    else:
+        from tvselect.render_human import render_facts
+
+        render_facts(facts, catalog)
+    return ExitCode.OK
+
+
+@app.command(name="list")
+def list_(
+    branch: Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Only this branch.")] = None,
+    gpu_arch: Annotated[Optional[str], typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")] = None,
+    isa: Annotated[Optional[str], typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")] = None,
+    cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
+    json_: JsonOpt = False,
+    catalog_path: CatalogOpt = None,
+) -> int:
+    """List the catalog's variants, optionally filtered."""
+    from tvselect.report import variant_summary
+
+    catalog = _load(catalog_path)
+    if branch is not None:
+        _branch(catalog, branch)
+    if gpu_arch is not None:
+        gpu_arch = gpu_arch.lower().replace("_", "")
+        if gpu_arch not in catalog.gpu_archs:
+            raise BadInputError(f"--gpu-arch {gpu_arch!r}: choose from {', '.join(catalog.gpu_archs)}")
+    if isa is not None and isa not in catalog.isas:
+        raise BadInputError(f"--isa {isa!r}: choose from {', '.join(catalog.isas)}")
+    chosen = [
+        v
+        for v in catalog.variants
+        if (branch is None or v.branch == branch)
+        and (gpu_arch is None or v.gpu_arch == gpu_arch)
+        and (isa is None or v.cpu_isa == isa)
+        and (not cpu_only or v.gpu_arch is None)
+    ]
+    if json_:
+        print_json([variant_summary(v, catalog) for v in chosen])
+    else:
+        from tvselect.render_human import render_variants
+
+        render_variants(chosen, catalog)
+    return ExitCode.OK
+
+
+@app.command()
+def show(
+    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="A package name from 'tvselect list'.")],
+    json_: JsonOpt = False,
+    catalog_path: CatalogOpt = None,
+    cpuinfo: CpuinfoOpt = None,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    facts_path: FactsOpt = None,
+) -> int:
+    """Everything the catalog knows about one package, and whether it would run here."""
+    import difflib
+
+    from tvselect.engine import Options, select
+    from tvselect.show import package_document
+
+    catalog = _load(catalog_path)
+    variants = catalog.variant(package)
+    if not variants:
+        close = difflib.get_close_matches(package, list(catalog.branches_of_package), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; 'tvselect list' shows every package"
+        raise BadInputError(f"unknown package {package!r}{hint}")
+    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
+    # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
+    cpu_build = variants[0].gpu_arch is None
+    decision = select(facts, catalog, Options(cpu_only=cpu_build))
+    document = package_document(variants, catalog, decision)
+    if json_:
+        print_json(document)
+    else:
+        from tvselect.render_human import render_show
+
+        render_show(document)
+    return ExitCode.OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (documented in --help)."""
+    # typer vendors click from 0.28 on; the version range in pyproject.toml pins this path.
+    from typer._click.exceptions import ClickException, UsageError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = app(args=args, prog_name="tvselect", standalone_mode=False)
+    except UsageError as exc:
+        print(f"tvselect: error: {exc.format_message()} (see 'tvselect --help')", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except typer.Abort:
+        print("tvselect: interrupted", file=sys.stderr)
+        return 130
+    except ClickException as exc:
+        print(f"tvselect: error: {exc.format_message()}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
+    except TvselectError as exc:
+        print(f"tvselect: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except BrokenPipeError:
+        return ExitCode.OK
+    except KeyboardInterrupt:
+        print("tvselect: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
+        if "--debug" in args:
+            import traceback
+
+            traceback.print_exc()
+        print(
+            f"tvselect: unexpected error: {type(exc).__name__}: {exc}. This is a bug in tvselect; "
+            "please report it with the command you ran (--debug shows the traceback).",
+            file=sys.stderr,
+        )
+        return ExitCode.UNEXPECTED
+    return int(result or 0)

@@ -1,0 +1,97 @@
+"""`flox install ORG/PACKAGE`: checking the org, building the argument list, running it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tvselect.catalog import Catalog, Variant
+from tvselect.errors import BadInputError
+
+ORG_PLACEHOLDER = "<org>"
+FLOX_INSTALL_HELP = "install flox first: https://flox.dev/docs/install-flox/"
+
+_ORG = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+
+
+def check_org(org: str) -> str:
+    """The org, if it is letters, digits, `-`, `_` and `.`, not starting with `-`; else BadInputError."""
+    if not _ORG.fullmatch(org) or org in (".", ".."):
+        raise BadInputError(
+            f"--org {org!r}: an org is letters, digits, '-', '_' and '.', and does not start with '-'"
+        )
+    return org
+
+
+@dataclass(frozen=True, slots=True)
+class InstallPlan:
+    """The flox command for a chosen variant."""
+
+    argv: tuple[str, ...]
+    """The argument list, run without a shell."""
+    spec: str
+    """The package spec after the org: the name, with `@version` when pinned."""
+    pinned: bool
+    """Whether `@<torchvision version>` was added to land on the chosen branch."""
+    unpinnable: bool
+    """The name exists on several branches but this branch's TorchVision version is unknown."""
+
+
+def plan_install(variant: Variant, catalog: Catalog, org: str | None, directory: str | None) -> InstallPlan:
+    """The `flox install` argument list for `variant`.
+
+    A package name built on more than one branch (the CPU-only names of `main` and
+    `cuda-12_9`) is pinned to its branch's TorchVision version with flox's `@version`.
+    """
+    version = catalog.branches[variant.branch].torchvision
+    shared = len(catalog.branches_of_package.get(variant.package, ())) > 1
+    pinned = shared and version is not None
+    spec = f"{variant.package}@{version}" if pinned else variant.package
+    argv = ["flox", "install"]
+    if directory is not None:
+        argv += ["-d", directory]
+    argv.append(f"{org or ORG_PLACEHOLDER}/{spec}")
+    return InstallPlan(argv=tuple(argv), spec=spec, pinned=pinned, unpinnable=shared and version is None)
+
+
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    """What happened when flox ran."""
+
+    argv: tuple[str, ...]
+    """What was run (or would have been, for a dry run)."""
+    dry_run: bool
+    """True when nothing was run."""
+    exit_status: int | None
+    """flox's exit status; None when it was not started."""
+    error: str | None
+    """Why the install failed, in words; None on success."""
+
+    @property
+    def ok(self) -> bool:
+        """True when flox ran and succeeded, or for a dry run."""
+        return self.dry_run or self.exit_status == 0
+
+
+def run_install(plan: InstallPlan, *, dry_run: bool) -> InstallResult:
+    """Run flox with the plan's arguments (never through a shell); its output goes to stderr."""
+    if dry_run:
+        return InstallResult(plan.argv, True, None, None)
+    import shutil
+    import subprocess
+    import sys
+
+    flox = shutil.which(plan.argv[0])
+    if flox is None:
+        return InstallResult(plan.argv, False, None, f"flox was not found on PATH; {FLOX_INSTALL_HELP}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        completed = subprocess.run([flox, *plan.argv[1:]], stdout=sys.stderr, stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        return InstallResult(plan.argv, False, None, f"flox could not be started ({exc.strerror})")
+    if completed.returncode != 0:
+        return InstallResult(
+            plan.argv, False, completed.returncode, f"flox exited with status {completed.returncode}; nothing was installed"
+        )
+    return InstallResult(plan.argv, False, 0, None)

@@ -1,0 +1,206 @@
+"""Output for a person, with rich. Imported only on the paths that print for a person."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from tvselect.capability import format_capability
+from tvselect.catalog import Catalog, Variant
+from tvselect.engine import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
+from tvselect.facts import Facts
+from tvselect.install import ORG_PLACEHOLDER
+from tvselect.report import Report
+
+
+def _console() -> Console:
+    import sys
+
+    # Piped output is for reading later, not for an 80-column terminal: do not truncate it.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
+    lines = []
+    gpu = facts.gpu
+    if gpu.gpus:
+        for device in gpu.gpus:
+            extra = []
+            if device.memory_mib is not None:
+                extra.append(f"{device.memory_mib} MiB")
+            if device.mig:
+                extra.append("MIG on")
+            tail = f" ({', '.join(extra)})" if extra else ""
+            lines.append(
+                f"GPU {device.index}  {escape(device.name)}  compute capability "
+                f"[bold]{format_capability(device.capability)}[/]{tail}"
+            )
+        driver = gpu.driver_version or "unknown (not checked)"
+        cuda = f", supports CUDA up to {gpu.cuda_driver_version}" if gpu.cuda_driver_version else ""
+        lines.append(f"Driver {escape(driver)}{escape(cuda)}  [dim](from {gpu.source})[/]")
+    else:
+        lines.append(f"GPU    none usable: {escape(gpu.unavailable_reason or 'none found')}")
+    for gone in gpu.excluded:
+        lines.append(f"[dim]GPU {gone.index}  {escape(gone.name or '')} left out: {escape(gone.reason)}[/]")
+    cpu = facts.cpu
+    lines.append(f"CPU    {escape(cpu.model or 'unknown model')} ({cpu.arch})  [dim](from {escape(cpu.source)})[/]")
+    relevant = sorted({f for isa in catalog.isas.values() if isa.arch == cpu.arch for f in isa.needs})
+    if relevant:
+        marks = " ".join(f"[green]{f}[/]" if f in cpu.features else f"[red]-{f}[/]" for f in relevant)
+        lines.append(f"       features that matter: {marks}")
+    elif cpu.unknown_reason:
+        lines.append(f"       features unknown: {escape(cpu.unknown_reason)}")
+    return lines
+
+
+def _versions(variant: Variant, catalog: Catalog) -> str:
+    branch = catalog.branches[variant.branch]
+    parts = [
+        f"branch {variant.branch}",
+        f"TorchVision {branch.torchvision or 'not yet known'}",
+        f"PyTorch {branch.pytorch}",
+    ]
+    if variant.gpu_arch:
+        parts.append(f"CUDA {branch.cuda}")
+    parts.append(f"Python {branch.python}")
+    return " · ".join(parts)
+
+
+def render_report(report: Report) -> None:
+    """The answer of a run, for a person."""
+    console = _console()
+    decision, catalog = report.decision, report.catalog
+    console.print("[bold]This machine[/]")
+    for line in _machine_lines(decision.facts, catalog):
+        console.print("  " + line)
+    console.print()
+    variant = decision.variant
+    if variant is None:
+        console.print("[bold red]No variant runs on this machine.[/]")
+        for why in decision.reasons:
+            console.print(f"  - {escape(why.text)}")
+    else:
+        console.print(f"[bold]Choice[/]  [bold green]{variant.package}[/]")
+        console.print(f"  {_versions(variant, catalog)}")
+        for why in decision.reasons:
+            console.print(f"  - {escape(why.text)}")
+        plan = report.install_plan
+        if plan is not None:
+            command = " ".join(plan.argv)
+            console.print(f"\n[bold]Install[/]  {escape(command)}")
+            if ORG_PLACEHOLDER in command:
+                console.print("  [dim](replace <org> with your Flox organisation, or run tvselect --install --org ORG)[/]")
+            if plan.pinned:
+                console.print(f"  [dim](pinned to TorchVision {escape(plan.spec.split('@')[1])}: the same name is built on several branches)[/]")
+    if decision.alternatives:
+        console.print("\n[bold]Alternatives[/]")
+        for alt in decision.alternatives:
+            console.print(f"  {alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}")
+    result = report.install_result
+    if result is not None:
+        if result.dry_run:
+            console.print(f"\n[bold]Dry run[/]: would run {escape(' '.join(result.argv))}")
+        elif result.ok:
+            console.print(f"\n[bold green]Installed[/] with {escape(' '.join(result.argv))}")
+        else:
+            console.print(f"\n[bold red]Not installed[/]: {escape(result.error or '')}")
+    if report.explain:
+        console.print()
+        console.print(_explain_tree(report))
+
+
+def _explain_tree(report: Report) -> Tree:
+    decision = report.decision
+    tree = Tree(f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})")
+    titles = {
+        CHOSEN: "Chosen",
+        RUNS: "Runs here, ranked lower",
+        CANNOT_RUN: "Cannot run here",
+        NOT_CONSIDERED: "Not considered",
+    }
+    for status in (CHOSEN, RUNS, CANNOT_RUN, NOT_CONSIDERED):
+        verdicts = [v for v in decision.verdicts if v.status == status]
+        if not verdicts:
+            continue
+        branch = tree.add(f"[bold]{titles[status]}[/] ({len(verdicts)})")
+        if status in (CHOSEN, RUNS):
+            for v in verdicts:
+                why = f": {escape(v.reasons[0].text)}" if v.reasons else ""
+                branch.add(f"{v.variant.package} [dim]({v.variant.branch})[/]{why}")
+            continue
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for v in verdicts:
+            grouped["; ".join(r.text for r in v.reasons)].append(f"{v.variant.package} ({v.variant.branch})")
+        for why, packages in grouped.items():
+            node = branch.add(f"{escape(why)} [dim]({len(packages)})[/]")
+            for name in packages:
+                node.add(f"[dim]{escape(name)}[/]")
+    return tree
+
+
+def render_facts(facts: Facts, catalog: Catalog) -> None:
+    """The probe's facts, for a person."""
+    console = _console()
+    for line in _machine_lines(facts, catalog):
+        console.print(line)
+    for note in facts.gpu.notes:
+        console.print(f"[dim]note: {escape(note)}[/]")
+    if facts.host:
+        console.print(f"[dim]host: {escape(facts.host)}[/]")
+
+
+def render_variants(variants: list[Variant], catalog: Catalog) -> None:
+    """A table of variants."""
+    table = Table(title=f"{len(variants)} variants", title_justify="left")
+    for column in ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA"):
+        table.add_column(column)
+    for v in variants:
+        branch = catalog.branches[v.branch]
+        table.add_row(
+            v.package,
+            v.branch,
+            v.gpu_arch or "-",
+            v.cpu_isa,
+            branch.torchvision or "?",
+            branch.pytorch,
+            branch.cuda if v.gpu_arch else "-",
+        )
+    _console().print(table)
+
+
+def render_show(document: dict[str, Any]) -> None:
+    """`tvselect show`, for a person."""
+    console = _console()
+    for entry in document["variants"]:
+        console.print(f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
+        rows = [
+            ("TorchVision", entry["torchvision"] or "not yet known"),
+            ("PyTorch", entry["pytorch"]),
+            ("Python", entry["python"]),
+            ("CPU ISA", f"{entry['cpu_isa_label']} ({entry['cpu_arch']})"),
+            ("compiled with", " ".join(entry["compile_flags"])),
+            ("needs CPU features", " ".join(entry["cpu_features_needed"])),
+        ]
+        if entry["gpu_arch"]:
+            rows += [
+                ("CUDA", entry["cuda"]),
+                ("GPU arch", f"{entry['gpu_arch']} (compute capability {entry['compute_capability']}, {entry['gpu_family']})"),
+                ("GPUs", ", ".join(entry["example_gpus"])),
+                ("min driver", f"{entry['min_driver']}: {entry['min_driver_note']}"),
+            ]
+        for label, value in rows:
+            console.print(f"  {label:<19} {escape(str(value))}")
+        if entry["would_be_chosen_here"]:
+            console.print("  [green]here: runs, and is what tvselect would choose[/]")
+        elif entry["runs_here"]:
+            console.print("  [green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')")
+        else:
+            console.print("  [red]here: cannot run[/]")
+            for why in entry["why_not_here"]:
+                console.print(f"    - {escape(why)}")
+        console.print()

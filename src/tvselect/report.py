@@ -1,0 +1,125 @@
+"""The answer of one run as a frozen result, and its versioned JSON document.
+
+The CLI builds a Report and hands it to exactly one renderer (human or JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tvselect import __version__
+from tvselect.catalog import Catalog, Variant
+from tvselect.engine import Decision
+from tvselect.facts import to_document
+from tvselect.install import InstallPlan, InstallResult
+from tvselect.messages import Reason
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one `tvselect` run found, decided and did."""
+
+    decision: Decision
+    """The engine's decision."""
+    catalog: Catalog
+    """The catalog it was made from."""
+    install_plan: InstallPlan | None
+    """The flox command for the chosen variant; None on no-match."""
+    install_result: InstallResult | None
+    """What `--install` did; None when it was not asked for."""
+    explain: bool
+    """Whether every candidate's verdict is wanted."""
+    extra_warnings: tuple[str, ...] = ()
+    """Warnings from outside the engine (the CLI's own)."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning, as text."""
+        texts = [w.text for w in self.decision.warnings]
+        if self.install_plan is not None and self.install_plan.unpinnable:
+            texts.append(
+                "this package name exists on several branches and this branch's TorchVision version is "
+                "unknown, so the flox spec cannot be pinned to it"
+            )
+        return (*texts, *self.extra_warnings)
+
+
+def _reason(item: Reason) -> dict[str, str]:
+    return {"code": item.code, "text": item.text}
+
+
+def variant_summary(variant: Variant, catalog: Catalog) -> dict[str, Any]:
+    """The catalog's record of one variant, flattened for JSON."""
+    branch = catalog.branches[variant.branch]
+    return {
+        "package": variant.package,
+        "branch": variant.branch,
+        "gpu_arch": variant.gpu_arch,
+        "cpu_isa": variant.cpu_isa,
+        "torchvision": branch.torchvision,
+        "pytorch": branch.pytorch,
+        "cuda": branch.cuda if variant.gpu_arch else None,
+        "python": branch.python,
+    }
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The JSON object `tvselect --json` prints (schema version 1)."""
+    decision, catalog = report.decision, report.catalog
+    variant = decision.variant
+    chosen: dict[str, Any]
+    if variant is not None:
+        chosen = variant_summary(variant, catalog)
+    else:
+        chosen = dict.fromkeys(("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python"))
+    options = decision.options
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tvselect_version": __version__,
+        "status": decision.status,
+        **chosen,
+        "gpu_match": decision.gpu_match,
+        "rule": decision.rule,
+        "workload": options.workload,
+        "requested_branch": options.branch,
+        "cpu_only": options.cpu_only,
+        "install": list(report.install_plan.argv) if report.install_plan else None,
+        "install_pinned": report.install_plan.pinned if report.install_plan else None,
+        "reasons": [_reason(r) for r in decision.reasons],
+        "warnings": list(report.warnings),
+        "alternatives": [
+            {
+                "package": alt.variant.package,
+                "branch": alt.variant.branch,
+                "gpu_arch": alt.variant.gpu_arch,
+                "cpu_isa": alt.variant.cpu_isa,
+                "why": _reason(alt.reason),
+            }
+            for alt in decision.alternatives
+        ],
+        "facts": to_document(decision.facts),
+    }
+    if report.install_result is not None:
+        result = report.install_result
+        doc["installed"] = {
+            "command": list(result.argv),
+            "dry_run": result.dry_run,
+            "exit_status": result.exit_status,
+            "ok": result.ok,
+            "error": result.error,
+        }
+    if report.explain:
+        doc["candidates"] = [
+            {
+                "package": v.variant.package,
+                "branch": v.variant.branch,
+                "status": v.status,
+                "gpu_match": v.gpu_match,
+                "reasons": [_reason(r) for r in v.reasons],
+            }
+            for v in decision.verdicts
+        ]
+    return doc

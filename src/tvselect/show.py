@@ -1,0 +1,47 @@
+"""`tvselect show`: everything the catalog knows about one package, and its verdict here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tvselect.capability import format_capability
+from tvselect.catalog import Catalog, Variant
+from tvselect.engine import CHOSEN, RUNS, Decision
+
+
+def package_document(variants: tuple[Variant, ...], catalog: Catalog, decision: Decision) -> dict[str, Any]:
+    """One entry per branch that builds the package, with whether it would run on the decided machine."""
+    verdicts = {(v.variant.branch, v.variant.package): v for v in decision.verdicts}
+    entries = []
+    for variant in variants:
+        branch = catalog.branches[variant.branch]
+        isa = catalog.isas[variant.cpu_isa]
+        arch = catalog.gpu_archs[variant.gpu_arch] if variant.gpu_arch else None
+        verdict = verdicts[(variant.branch, variant.package)]
+        entries.append(
+            {
+                "package": variant.package,
+                "branch": variant.branch,
+                "torchvision": branch.torchvision,
+                "pytorch": branch.pytorch,
+                "cuda": branch.cuda if arch else None,
+                "cudnn": branch.cudnn if arch else None,
+                "python": branch.python,
+                "nixpkgs": branch.nixpkgs,
+                "min_driver": branch.min_driver_text if arch else None,
+                "min_driver_note": branch.min_driver_note if arch else None,
+                "cpu_isa": isa.name,
+                "cpu_isa_label": isa.label,
+                "cpu_arch": isa.arch,
+                "compile_flags": list(isa.flags),
+                "cpu_features_needed": sorted(isa.needs),
+                "gpu_arch": arch.name if arch else None,
+                "compute_capability": format_capability(arch.capability) if arch else None,
+                "gpu_family": arch.family if arch else None,
+                "example_gpus": list(arch.examples) if arch else [],
+                "runs_here": verdict.status in (CHOSEN, RUNS),
+                "would_be_chosen_here": verdict.status == CHOSEN,
+                "why_not_here": [r.text for r in verdict.reasons] if verdict.status not in (CHOSEN, RUNS) else [],
+            }
+        )
+    return {"schema_version": 1, "package": variants[0].package, "variants": entries}
