@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tvselect.catalog import Catalog, load_catalog
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
