@@ -31,9 +31,7 @@ AVX2 = AVX | {"avx2", "fma", "f16c"}
 AVX512 = AVX2 | {"avx512f", "avx512dq", "avx512vl", "avx512bw", "avx512cd"}
 # Graviton3 / Neoverse V1: SVE but not SVE2 (its kernel Features line).
 NEOVERSE_V1 = frozenset(
-    "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc "
-    "dcpop sha3 sm3 sm4 asimddp sha512 sve asimdfhm dit uscat ilrcpc flagm ssbs paca pacg dcpodp "
-    "svei8mm svebf16 i8mm bf16 dgh rng".split()
+    ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp", "asimdhp", "cpuid", "asimdrdm", "jscvt", "fcma", "lrcpc", "dcpop", "sha3", "sm3", "sm4", "asimddp", "sha512", "sve", "asimdfhm", "dit", "uscat", "ilrcpc", "flagm", "ssbs", "paca", "pacg", "dcpodp", "svei8mm", "svebf16", "i8mm", "bf16", "dgh", "rng"]
 )
 
 
@@ -52,5 +50,7 @@ def gpus(*caps: str, driver: str | None = "580.65.06", cuda: str | None = None) 
     return GpuFacts("simulated", tuple(devices), (), driver, cuda, None)
 
 
-def machine(cpu_facts: CpuFacts, *caps: str, driver: str | None = "580.65.06", cuda: str | None = None) -> Facts:
+def machine(
+    cpu_facts: CpuFacts, *caps: str, driver: str | None = "580.65.06", cuda: str | None = None
+) -> Facts:
     return Facts(cpu=cpu_facts, gpu=gpus(*caps, driver=driver, cuda=cuda))

@@ -25,16 +25,25 @@ def test_variants_unique_per_branch(catalog: Catalog) -> None:
 
 def test_only_cpu_names_are_shared_between_branches(catalog: Catalog) -> None:
     shared = {name: branches for name, branches in catalog.branches_of_package.items() if len(branches) > 1}
-    assert set(shared) == {f"torchvision-python313-cpu-{isa}" for isa in ("avx2", "avx512", "avx512bf16", "avx512vnni", "armv8_2", "armv9")}
+    assert set(shared) == {
+        f"torchvision-python313-cpu-{isa}"
+        for isa in ("avx2", "avx512", "avx512bf16", "avx512vnni", "armv8_2", "armv9")
+    }
     assert all(set(b) == {"cuda-12_9", "main"} for b in shared.values())
 
 
-@pytest.mark.parametrize("branch,tag", [("cuda-12_9", "cuda12_9"), ("main", "cuda12_8"), ("cuda-13_0", "cuda13_0")], ids=str)
+@pytest.mark.parametrize(
+    "branch,tag", [("cuda-12_9", "cuda12_9"), ("main", "cuda12_8"), ("cuda-13_0", "cuda13_0")], ids=str
+)
 def test_names_match_branch_isa_and_sm(catalog: Catalog, branch: str, tag: str) -> None:
     for v in catalog.variants:
         if v.branch != branch:
             continue
-        expected = f"torchvision-python313-{tag}-{v.gpu_arch}-{v.cpu_isa}" if v.gpu_arch else f"torchvision-python313-cpu-{v.cpu_isa}"
+        expected = (
+            f"torchvision-python313-{tag}-{v.gpu_arch}-{v.cpu_isa}"
+            if v.gpu_arch
+            else f"torchvision-python313-cpu-{v.cpu_isa}"
+        )
         assert v.package == expected
 
 
@@ -67,8 +76,12 @@ def test_branch_matrix(catalog: Catalog, branch: str, archs: set[str | None], is
 
 def test_branch_versions_and_driver_minimums(catalog: Catalog) -> None:
     b = catalog.branches
-    assert (b["cuda-12_9"].torchvision, b["cuda-12_9"].pytorch, b["cuda-12_9"].cuda, b["cuda-12_9"].cudnn) == (
-        "0.24.0", "2.9.1", "12.9.1", "9.13.0")
+    assert (
+        b["cuda-12_9"].torchvision,
+        b["cuda-12_9"].pytorch,
+        b["cuda-12_9"].cuda,
+        b["cuda-12_9"].cudnn,
+    ) == ("0.24.0", "2.9.1", "12.9.1", "9.13.0")
     assert (b["main"].torchvision, b["main"].pytorch, b["main"].cuda) == ("0.23.0", "2.8.0", "12.8")
     assert b["cuda-13_0"].torchvision is None  # not yet known: never invented
     assert (b["cuda-13_0"].pytorch, b["cuda-13_0"].cuda) == ("2.10", "13.0")
@@ -105,7 +118,9 @@ def test_isa_needs(catalog: Catalog, isa: str, needs: set[str]) -> None:
     ],
     ids=["L40S-is-Ada", "H100-not-L40S", "Thor-not-Orin", "DGX-Spark", "B300"],
 )
-def test_gpu_arch_corrections(catalog: Catalog, sm: str, cap: tuple[int, int], example: str, not_example: str | None) -> None:
+def test_gpu_arch_corrections(
+    catalog: Catalog, sm: str, cap: tuple[int, int], example: str, not_example: str | None
+) -> None:
     arch = catalog.gpu_archs[sm]
     assert arch.capability == cap
     assert example in arch.examples
@@ -145,23 +160,53 @@ BROKEN = [
     ("not-json", "branches: [", "invalid JSON"),
     ("array", "[]", "expected an object"),
     ("schema-version", _broken(lambda d: d.update(schema_version=2)), "schema_version: expected 1"),
-    ("unknown-isa", _broken(lambda d: d["variants"][5].update(cpu_isa="avx9")), "variants[5] (torchvision-python313-cpu-armv8_2): unknown cpu_isa 'avx9'"),
+    (
+        "unknown-isa",
+        _broken(lambda d: d["variants"][5].update(cpu_isa="avx9")),
+        "variants[5] (torchvision-python313-cpu-armv8_2): unknown cpu_isa 'avx9'",
+    ),
     ("unknown-sm", _broken(lambda d: d["variants"][10].update(gpu_arch="sm77")), "unknown gpu_arch 'sm77'"),
     ("unknown-branch", _broken(lambda d: d["variants"][0].update(branch="dev")), "unknown branch 'dev'"),
-    ("missing-field", _broken(_drop("cpu_isa")), "variants[3] (torchvision-python313-cpu-avx512bf16): missing field 'cpu_isa'"),
+    (
+        "missing-field",
+        _broken(_drop("cpu_isa")),
+        "variants[3] (torchvision-python313-cpu-avx512bf16): missing field 'cpu_isa'",
+    ),
     ("missing-package", _broken(_drop("package")), "variants[3]: missing field 'package'"),
-    ("name-mismatch", _broken(lambda d: d["variants"][7].update(cpu_isa="avx512")), "name says ISA 'avx2', cpu_isa is 'avx512'"),
-    ("duplicate", _broken(lambda d: d["variants"].append(dict(d["variants"][0]))), "listed twice on branch 'cuda-12_9'"),
+    (
+        "name-mismatch",
+        _broken(lambda d: d["variants"][7].update(cpu_isa="avx512")),
+        "name says ISA 'avx2', cpu_isa is 'avx512'",
+    ),
+    (
+        "duplicate",
+        _broken(lambda d: d["variants"].append(dict(d["variants"][0]))),
+        "listed twice on branch 'cuda-12_9'",
+    ),
     ("isa-unknown-arch", _broken(lambda d: d["isas"]["avx"].update(arch="mips")), "isas.avx: arch 'mips'"),
-    ("workload-unknown-isa", _broken(lambda d: d["workloads"]["general"]["x86_64"].append("sse")), "workloads.general: unknown ISA 'sse'"),
-    ("bad-driver", _broken(lambda d: d["branches"]["main"].update(min_driver="new")), "branches.main: min_driver 'new'"),
-    ("sm-name-mismatch", _broken(lambda d: d["gpu_archs"]["sm90"].update(compute_capability="9.1")), "gpu_archs.sm90"),
+    (
+        "workload-unknown-isa",
+        _broken(lambda d: d["workloads"]["general"]["x86_64"].append("sse")),
+        "workloads.general: unknown ISA 'sse'",
+    ),
+    (
+        "bad-driver",
+        _broken(lambda d: d["branches"]["main"].update(min_driver="new")),
+        "branches.main: min_driver 'new'",
+    ),
+    (
+        "sm-name-mismatch",
+        _broken(lambda d: d["gpu_archs"]["sm90"].update(compute_capability="9.1")),
+        "gpu_archs.sm90",
+    ),
     ("no-variants", _broken(lambda d: d.update(variants=[])), "no variant defined"),
 ]
 
 
 @pytest.mark.parametrize("text,message", [(t, m) for _, t, m in BROKEN], ids=[i for i, _, _ in BROKEN])
-def test_broken_catalog_gives_one_line_error_naming_file_and_entry(tmp_path: Path, text: str, message: str) -> None:
+def test_broken_catalog_gives_one_line_error_naming_file_and_entry(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "variants.json"
     path.write_text(text)
     with pytest.raises(CatalogError) as caught:

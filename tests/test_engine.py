@@ -29,7 +29,7 @@ from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.messages import Reason, render
 
 ZEN4 = AVX512 | {"avx512_bf16", "avx512_vnni"}
-N1 = frozenset("fp asimd atomics fphp asimdhp asimdrdm lrcpc dcpop asimddp".split())
+N1 = frozenset(["fp", "asimd", "atomics", "fphp", "asimdhp", "asimdrdm", "lrcpc", "dcpop", "asimddp"])
 GRACE = N1 | {"sve", "sve2"}
 
 
@@ -62,7 +62,12 @@ def test_seed_gpu_table(catalog: Catalog, cap: str, package: str) -> None:
 # The seed's decision tree, step 3: CPU features x workload -> ISA (no GPU).
 SEED_CPU_TABLE = [
     ("avx512_bf16-bf16-training", cpu(ZEN4), "bf16-training", "torchvision-python313-cpu-avx512bf16"),
-    ("avx512_vnni-int8-inference", cpu(AVX512 | {"avx512_vnni"}), "int8-inference", "torchvision-python313-cpu-avx512vnni"),
+    (
+        "avx512_vnni-int8-inference",
+        cpu(AVX512 | {"avx512_vnni"}),
+        "int8-inference",
+        "torchvision-python313-cpu-avx512vnni",
+    ),
     ("avx512f-general", cpu(ZEN4), "general", "torchvision-python313-cpu-avx512"),
     ("avx2-no-avx512", cpu(AVX2), "general", "torchvision-python313-cpu-avx2"),
     ("avx-only", cpu(AVX), "general", "torchvision-python313-cpu-avx"),
@@ -71,22 +76,54 @@ SEED_CPU_TABLE = [
 ]
 
 
-@pytest.mark.parametrize("facts_cpu,workload,package", [r[1:] for r in SEED_CPU_TABLE], ids=[r[0] for r in SEED_CPU_TABLE])
+@pytest.mark.parametrize(
+    "facts_cpu,workload,package", [r[1:] for r in SEED_CPU_TABLE], ids=[r[0] for r in SEED_CPU_TABLE]
+)
 def test_seed_cpu_table(catalog: Catalog, facts_cpu: CpuFacts, workload: str, package: str) -> None:
     assert pick(machine(facts_cpu), catalog, workload=workload) == package
 
 
 # The seed's scenarios and default recommendations, with its two errors corrected.
 SCENARIOS = [
-    ("rtx3090-avx512-cpu", machine(cpu(AVX512), "8.6"), "general", "torchvision-python313-cuda12_9-sm86-avx512"),
-    ("h100-zen4-training", machine(cpu(ZEN4), "9.0"), "general", "torchvision-python313-cuda12_9-sm90-avx512"),
-    ("h100-zen4-int8", machine(cpu(ZEN4), "9.0"), "int8-inference", "torchvision-python313-cuda12_9-sm90-avx512vnni"),
+    (
+        "rtx3090-avx512-cpu",
+        machine(cpu(AVX512), "8.6"),
+        "general",
+        "torchvision-python313-cuda12_9-sm86-avx512",
+    ),
+    (
+        "h100-zen4-training",
+        machine(cpu(ZEN4), "9.0"),
+        "general",
+        "torchvision-python313-cuda12_9-sm90-avx512",
+    ),
+    (
+        "h100-zen4-int8",
+        machine(cpu(ZEN4), "9.0"),
+        "int8-inference",
+        "torchvision-python313-cuda12_9-sm90-avx512vnni",
+    ),
     ("laptop-no-gpu-avx2", machine(cpu(AVX2)), "general", "torchvision-python313-cpu-avx2"),
     # The seed says armv9 for Graviton3 + H100; Neoverse V1 has SVE but not SVE2, so armv9 would crash.
-    ("graviton3-h100", machine(cpu(NEOVERSE_V1, "aarch64"), "9.0"), "general", "torchvision-python313-cuda12_9-sm90-armv8_2"),
-    ("grace-h100", machine(cpu(GRACE, "aarch64"), "9.0"), "general", "torchvision-python313-cuda12_9-sm90-armv9"),
+    (
+        "graviton3-h100",
+        machine(cpu(NEOVERSE_V1, "aarch64"), "9.0"),
+        "general",
+        "torchvision-python313-cuda12_9-sm90-armv8_2",
+    ),
+    (
+        "grace-h100",
+        machine(cpu(GRACE, "aarch64"), "9.0"),
+        "general",
+        "torchvision-python313-cuda12_9-sm90-armv9",
+    ),
     ("rtx5090-avx2", machine(cpu(AVX2), "12.0"), "general", "torchvision-python313-cuda12_9-sm120-avx2"),
-    ("int8-server-rtx3090", machine(cpu(AVX512 | {"avx512_vnni"}), "8.6"), "int8-inference", "torchvision-python313-cuda12_9-sm86-avx512vnni"),
+    (
+        "int8-server-rtx3090",
+        machine(cpu(AVX512 | {"avx512_vnni"}), "8.6"),
+        "int8-inference",
+        "torchvision-python313-cuda12_9-sm86-avx512vnni",
+    ),
 ]
 
 
@@ -104,7 +141,12 @@ REAL = [
     ("linux-rhel7-haswell.txt", ("8.6",), "bf16-training", "torchvision-python313-cuda12_9-sm86-avx2"),
     ("linux-rhel7-skylake_avx512.txt", (), "general", "torchvision-python313-cpu-avx512"),
     ("linux-rhel7-skylake_avx512.txt", (), "bf16-training", "torchvision-python313-cpu-avx512"),
-    ("linux-rhel7-skylake_avx512.txt", ("8.0", "8.0"), "int8-inference", "torchvision-python313-cuda12_9-sm80-avx512"),
+    (
+        "linux-rhel7-skylake_avx512.txt",
+        ("8.0", "8.0"),
+        "int8-inference",
+        "torchvision-python313-cuda12_9-sm80-avx512",
+    ),
     ("linux-rocky8.5-zen4.txt", (), "bf16-training", "torchvision-python313-cpu-avx512bf16"),
     ("linux-rocky8.5-zen4.txt", ("9.0",), "int8-inference", "torchvision-python313-cuda12_9-sm90-avx512vnni"),
     ("linux-rocky8.5-zen4.txt", ("8.9",), "general", "torchvision-python313-cuda12_9-sm89-avx512"),
@@ -121,9 +163,13 @@ REAL = [
 @pytest.mark.parametrize(
     "name,caps,workload,package",
     REAL,
-    ids=[f"{n.removeprefix('linux-').removesuffix('.txt')}-{'+'.join(c) or 'nogpu'}-{w}" for n, c, w, _ in REAL],
+    ids=[
+        f"{n.removeprefix('linux-').removesuffix('.txt')}-{'+'.join(c) or 'nogpu'}-{w}" for n, c, w, _ in REAL
+    ],
 )
-def test_real_machines(catalog: Catalog, name: str, caps: tuple[str, ...], workload: str, package: str | None) -> None:
+def test_real_machines(
+    catalog: Catalog, name: str, caps: tuple[str, ...], workload: str, package: str | None
+) -> None:
     decision = select(machine(real_cpu(name), *caps), catalog, Options(workload=workload))
     assert (decision.variant.package if decision.variant else None) == package
     assert decision.status == (OK if package else NO_MATCH)
@@ -132,7 +178,9 @@ def test_real_machines(catalog: Catalog, name: str, caps: tuple[str, ...], workl
 
 def test_power9_says_no_variant_for_ppc64le(catalog: Catalog) -> None:
     decision = select(machine(real_cpu("linux-rhel8-power9.txt")), catalog, Options())
-    assert [r.text for r in decision.reasons] == ["no variant exists for ppc64le CPUs (builds exist for x86_64 and aarch64 only)"]
+    assert [r.text for r in decision.reasons] == [
+        "no variant exists for ppc64le CPUs (builds exist for x86_64 and aarch64 only)"
+    ]
 
 
 def test_ivybridge_with_sm86_offers_cpu_build_and_names_missing_features(catalog: Catalog) -> None:
@@ -157,26 +205,35 @@ def test_ivybridge_with_sm86_offers_cpu_build_and_names_missing_features(catalog
     ],
     ids=["8.0+8.6", "8.6+8.6", "8.9", "orin-8.7", "tegra-10.1", "v100-7.0", "spark-12.1"],
 )
-def test_gpu_matching(catalog: Catalog, caps: tuple[str, ...], package: str | None, match: str | None) -> None:
+def test_gpu_matching(
+    catalog: Catalog, caps: tuple[str, ...], package: str | None, match: str | None
+) -> None:
     decision = select(machine(cpu(AVX512), *caps), catalog, Options())
     assert (decision.variant.package if decision.variant else None) == package
     assert decision.gpu_match == match
 
 
 def test_compatible_takes_newest_sm(catalog: Catalog) -> None:
-    only_80_86 = replace(catalog, variants=tuple(v for v in catalog.variants if v.gpu_arch in ("sm80", "sm86")))
+    only_80_86 = replace(
+        catalog, variants=tuple(v for v in catalog.variants if v.gpu_arch in ("sm80", "sm86"))
+    )
     decision = select(machine(cpu(AVX512), "8.9"), only_80_86, Options())
     assert decision.variant is not None and decision.variant.gpu_arch == "sm86"
     assert decision.gpu_match == COMPATIBLE
     assert decision.reasons[0].code == "chose-compatible"
-    assert any(a.variant.gpu_arch == "sm80" and a.reason.code == "lost-newer-sm" for a in decision.alternatives)
+    assert any(
+        a.variant.gpu_arch == "sm80" and a.reason.code == "lost-newer-sm" for a in decision.alternatives
+    )
 
 
 def test_exact_beats_compatible_across_branches(catalog: Catalog) -> None:
     # 10.3: exact sm103 exists only on cuda-12_9; on main only sm100 (compatible) exists.
     assert pick(machine(cpu(AVX512), "10.3"), catalog) == "torchvision-python313-cuda12_9-sm103-avx512"
     decision = select(machine(cpu(AVX512), "10.3"), catalog, Options(branch="main"))
-    assert decision.variant is not None and decision.variant.package == "torchvision-python313-cuda12_8-sm100-avx512"
+    assert (
+        decision.variant is not None
+        and decision.variant.package == "torchvision-python313-cuda12_8-sm100-avx512"
+    )
     assert decision.gpu_match == COMPATIBLE
 
 
@@ -184,7 +241,9 @@ def test_mixed_gpus_without_common_variant_name_each_gpus_variant(catalog: Catal
     decision = select(machine(cpu(AVX512), "9.0", "8.0"), catalog, Options())
     assert decision.status == NO_MATCH
     assert decision.reasons[0].code == "no-common-variant"
-    per_gpu = [(a.variant.gpu_arch, a.reason.text) for a in decision.alternatives if a.reason.code == "alt-per-gpu"]
+    per_gpu = [
+        (a.variant.gpu_arch, a.reason.text) for a in decision.alternatives if a.reason.code == "alt-per-gpu"
+    ]
     assert per_gpu == [("sm90", "serves GPU 0 (9.0) alone"), ("sm80", "serves GPU 1 (8.0) alone")]
 
 
@@ -206,7 +265,9 @@ def test_unbuilt_capability_points_to_extending_the_matrix(catalog: Catalog) -> 
     ],
     ids=["580-takes-cuda13", "570-too-old-for-cuda13", "driver-cuda-12.8", "535-too-old-for-all"],
 )
-def test_driver_minimums(catalog: Catalog, driver: str | None, cuda: str | None, package: str | None, held_back: bool) -> None:
+def test_driver_minimums(
+    catalog: Catalog, driver: str | None, cuda: str | None, package: str | None, held_back: bool
+) -> None:
     decision = select(machine(cpu(AVX512), "12.1", driver=driver, cuda=cuda), catalog, Options())
     assert (decision.variant.package if decision.variant else None) == package
     assert any(r.code == "exact-held-back" for r in decision.reasons) == held_back
@@ -254,15 +315,22 @@ def test_cpu_only_name_prefers_cuda_12_9_then_main(catalog: Catalog) -> None:
     ],
     ids=["bf16", "int8", "general-avx2"],
 )
-def test_workload_fallback_is_said(catalog: Catalog, features: frozenset[str], workload: str, text: str) -> None:
+def test_workload_fallback_is_said(
+    catalog: Catalog, features: frozenset[str], workload: str, text: str
+) -> None:
     decision = select(machine(cpu(features)), catalog, Options(workload=workload))
     assert text in [r.text for r in decision.reasons]
 
 
 def test_sm61_on_avx512_cpu_says_no_avx512_build_exists(catalog: Catalog) -> None:
     decision = select(machine(cpu(AVX512), "6.1"), catalog, Options())
-    assert decision.variant is not None and decision.variant.package == "torchvision-python313-cuda12_9-sm61-avx2"
-    assert "no AVX-512 build for this GPU on branch cuda-12_9: AVX2 build instead" in [r.text for r in decision.reasons]
+    assert (
+        decision.variant is not None
+        and decision.variant.package == "torchvision-python313-cuda12_9-sm61-avx2"
+    )
+    assert "no AVX-512 build for this GPU on branch cuda-12_9: AVX2 build instead" in [
+        r.text for r in decision.reasons
+    ]
 
 
 @pytest.mark.parametrize(
@@ -293,14 +361,25 @@ def test_explanation_covers_every_variant(catalog: Catalog) -> None:
     assert by_package[("cuda-12_9", "torchvision-python313-cuda12_9-sm86-armv9")].status == CANNOT_RUN
     assert by_package[("main", "torchvision-python313-cpu-avx2")].status == NOT_CONSIDERED
     assert by_package[("main", "torchvision-python313-cuda12_8-sm86-avx512")].reasons[0].code == "lost-branch"
-    assert by_package[("cuda-12_9", "torchvision-python313-cuda12_9-sm80-avx512")].reasons[0].code == "lost-exact"
+    assert (
+        by_package[("cuda-12_9", "torchvision-python313-cuda12_9-sm80-avx512")].reasons[0].code
+        == "lost-exact"
+    )
 
 
 @pytest.mark.parametrize(
     "code,params,text",
     [
-        ("driver-too-old", {"branch": "x", "need": "580", "have": "570"}, "branch x needs NVIDIA driver 580 or newer; this machine has 570"),
-        ("driver-too-old", {}, "branch {branch} needs NVIDIA driver {need} or newer; this machine has {have}"),
+        (
+            "driver-too-old",
+            {"branch": "x", "need": "580", "have": "570"},
+            "branch x needs NVIDIA driver 580 or newer; this machine has 570",
+        ),
+        (
+            "driver-too-old",
+            {},
+            "branch {branch} needs NVIDIA driver {need} or newer; this machine has {have}",
+        ),
         ("no-such-code", {"a": "1"}, "no-such-code: a=1"),
         ("no-such-code", {}, "no-such-code"),
     ],
@@ -314,7 +393,9 @@ def test_rendering_never_raises(code: str, params: dict[str, str], text: str) ->
 # ---- properties -------------------------------------------------------------------------
 
 PROPERTY_CATALOG = load_catalog()
-ALL_FEATURES = sorted({f for isa in PROPERTY_CATALOG.isas.values() for f in isa.needs} | {"sse4_2", "lm", "asimd"})
+ALL_FEATURES = sorted(
+    {f for isa in PROPERTY_CATALOG.isas.values() for f in isa.needs} | {"sse4_2", "lm", "asimd"}
+)
 CAPS = sorted(PROPERTY_CATALOG.known_capabilities)
 
 
@@ -390,7 +471,9 @@ def test_property_choice_always_runs_and_no_match_is_true(facts: Facts, options:
 
 @settings(max_examples=150, deadline=None)
 @given(facts=facts_strategy(), options=options_strategy)
-def test_property_removing_a_feature_never_yields_a_variant_that_needs_it(facts: Facts, options: Options) -> None:
+def test_property_removing_a_feature_never_yields_a_variant_that_needs_it(
+    facts: Facts, options: Options
+) -> None:
     for feature in facts.cpu.features:
         fewer = replace(facts, cpu=replace(facts.cpu, features=facts.cpu.features - {feature}))
         decision = select(fewer, PROPERTY_CATALOG, options)

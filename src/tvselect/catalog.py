@@ -16,7 +16,7 @@ CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Isa:
     """A CPU instruction-set target that variants are compiled for."""
 
@@ -32,7 +32,7 @@ class Isa:
     """CPU features, as the Linux kernel names them, that those flags need."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GpuArch:
     """A GPU architecture that variants carry cubins for (never PTX)."""
 
@@ -46,7 +46,7 @@ class GpuArch:
     """Example GPUs of exactly this compute capability."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Branch:
     """One branch of build-torchvision: a TorchVision, PyTorch and CUDA combination."""
 
@@ -77,7 +77,7 @@ class Branch:
         return int(self.cuda.split(".")[0])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Variant:
     """One buildable package of one branch."""
 
@@ -122,15 +122,11 @@ class Catalog:
         index: dict[str, list[str]] = {}
         for variant in self.variants:
             index.setdefault(variant.package, []).append(variant.branch)
-        object.__setattr__(
-            self, "branches_of_package", {name: tuple(b) for name, b in index.items()}
-        )
+        object.__setattr__(self, "branches_of_package", {name: tuple(b) for name, b in index.items()})
 
     def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
         """Variants of that package name (one per branch that builds it)."""
-        return tuple(
-            v for v in self.variants if v.package == package and branch in (None, v.branch)
-        )
+        return tuple(v for v in self.variants if v.package == package and branch in (None, v.branch))
 
 
 def load_catalog(path: str | None = None) -> Catalog:
@@ -143,7 +139,7 @@ def load_catalog(path: str | None = None) -> Catalog:
 
         source = BUILTIN_NAME
         try:
-            text = files("tvselect").joinpath("data", "variants.json").read_text(encoding="utf-8")
+            text = files("tvselect").joinpath("data").joinpath("variants.json").read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"catalog {source}: cannot be read ({exc})") from None
     else:

@@ -7,7 +7,7 @@ on the path that needs it, so that `tvselect --json` does not pay for rich.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -69,14 +69,14 @@ BranchOpt = Annotated[
 CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-only builds even with GPUs.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")]
 CatalogOpt = Annotated[
-    Optional[str], typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one.")
+    str | None, typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one.")
 ]
 CpuinfoOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--cpuinfo", metavar="PATH", help="Take the CPU from this /proc/cpuinfo-format file."),
 ]
 GpuOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--gpu",
         metavar="CC",
@@ -84,10 +84,10 @@ GpuOpt = Annotated[
     ),
 ]
 DriverOpt = Annotated[
-    Optional[str], typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14.")
+    str | None, typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14.")
 ]
 FactsOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--facts", metavar="PATH", help="Take all facts from a 'tvselect probe --json' document ('-' for stdin)."),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback for unexpected errors.")]
@@ -159,10 +159,10 @@ def choose(
     json_: JsonOpt = False,
     install: Annotated[bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")] = False,
     org: Annotated[
-        Optional[str], typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds.")
+        str | None, typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds.")
     ] = None,
     directory: Annotated[
-        Optional[str], typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d).")
+        str | None, typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")] = False,
     catalog_path: CatalogOpt = None,
@@ -239,9 +239,9 @@ def probe(
 
 @app.command(name="list")
 def list_(
-    branch: Annotated[Optional[str], typer.Option("--branch", metavar="BRANCH", help="Only this branch.")] = None,
-    gpu_arch: Annotated[Optional[str], typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")] = None,
-    isa: Annotated[Optional[str], typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")] = None,
+    branch: Annotated[str | None, typer.Option("--branch", metavar="BRANCH", help="Only this branch.")] = None,
+    gpu_arch: Annotated[str | None, typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")] = None,
+    isa: Annotated[str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")] = None,
     cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
     json_: JsonOpt = False,
     catalog_path: CatalogOpt = None,

@@ -38,7 +38,7 @@ _ALTERNATIVES_SHOWN = 5
 _NEAR_MISSES_SHOWN = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Options:
     """What the caller asks of the choice."""
 
@@ -50,7 +50,7 @@ class Options:
     """Choose among CPU-only variants even when GPUs are present."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Verdict:
     """What the engine concluded about one variant."""
 
@@ -64,7 +64,7 @@ class Verdict:
     """`exact` or `compatible` for a CUDA variant that runs on every GPU; else None."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Alternative:
     """A variant worth knowing about besides the chosen one."""
 
@@ -173,11 +173,15 @@ def _branch_reasons(catalog: Catalog, facts: Facts) -> dict[str, tuple[Reason, .
         reasons = []
         if driver is not None and driver < branch.min_driver:
             reasons.append(
-                reason("driver-too-old", branch=name, need=branch.min_driver_text, have=facts.gpu.driver_version)
+                reason(
+                    "driver-too-old", branch=name, need=branch.min_driver_text, have=facts.gpu.driver_version
+                )
             )
         if cuda is not None and cuda[0] < branch.cuda_major:
             reasons.append(
-                reason("driver-cuda-too-old", branch=name, cuda=branch.cuda, have=facts.gpu.cuda_driver_version)
+                reason(
+                    "driver-cuda-too-old", branch=name, cuda=branch.cuda, have=facts.gpu.cuda_driver_version
+                )
             )
         result[name] = tuple(reasons)
     return result
@@ -206,12 +210,13 @@ class _Ranking:
             self.isa_order.get(variant.cpu_isa, self.unlisted),
         )
 
-    def lost_reason(self, loser: Variant, loser_key: tuple[int, ...], winner: Variant, winner_key: tuple[int, ...]) -> tuple[str, Reason]:
-        for position, rule in enumerate(RULES):
-            if loser_key[position] != winner_key[position]:
-                break
-        else:  # pragma: no cover - two variants never share every key
-            return RULES[-1], reason("lost-branch", winner=winner.branch, branch=loser.branch)
+    def lost_reason(
+        self, loser: Variant, loser_key: tuple[int, ...], winner: Variant, winner_key: tuple[int, ...]
+    ) -> tuple[str, Reason]:
+        # Variants differ in (branch, sm, isa), so some criterion always separates them.
+        rule = next(
+            (rule for rule, a, b in zip(RULES, loser_key, winner_key, strict=True) if a != b), RULES[-1]
+        )
         if rule == "exact-sm":
             return rule, reason("lost-exact", winner=winner.gpu_arch, sm=loser.gpu_arch)
         if rule == "newest-sm":
@@ -220,7 +225,9 @@ class _Ranking:
             return rule, reason("lost-branch", winner=winner.branch, branch=loser.branch)
         if loser.cpu_isa not in self.isa_order:
             return rule, reason("lost-isa-other-workload", isa=loser.cpu_isa, workload=self.options.workload)
-        return rule, reason("lost-isa", isa=loser.cpu_isa, winner=winner.cpu_isa, workload=self.options.workload)
+        return rule, reason(
+            "lost-isa", isa=loser.cpu_isa, winner=winner.cpu_isa, workload=self.options.workload
+        )
 
 
 def _check_options(catalog: Catalog, options: Options) -> None:
@@ -229,12 +236,10 @@ def _check_options(catalog: Catalog, options: Options) -> None:
             f"unknown workload '{options.workload}' (choose from {', '.join(catalog.workloads)})"
         )
     if options.branch is not None and options.branch not in catalog.branches:
-        raise BadInputError(
-            f"unknown branch '{options.branch}' (choose from {', '.join(catalog.branches)})"
-        )
+        raise BadInputError(f"unknown branch '{options.branch}' (choose from {', '.join(catalog.branches)})")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Context:
     """What a decision was made from, kept so that its explanation can be built on demand."""
 
@@ -248,7 +253,10 @@ def _staged(ctx: _Context) -> list[tuple[str, tuple[Reason, ...], str | None]]:
     """Every variant's status before ranking: not considered, cannot run, or runs (with match)."""
     catalog, facts, options, gpus = ctx.catalog, ctx.facts, ctx.options, ctx.gpus
     isa_reasons = {name: _isa_reasons(isa, facts.cpu) for name, isa in catalog.isas.items()}
-    arch_eval = {name: _arch_reasons(arch, gpus, catalog.tegra_capabilities) for name, arch in catalog.gpu_archs.items()}
+    arch_eval = {
+        name: _arch_reasons(arch, gpus, catalog.tegra_capabilities)
+        for name, arch in catalog.gpu_archs.items()
+    }
     branch_reasons = _branch_reasons(catalog, facts) if gpus else {}
     if options.cpu_only:
         scope_cuda: Reason | None = reason("cuda-build-cpu-only-asked")
@@ -280,12 +288,14 @@ def _staged(ctx: _Context) -> list[tuple[str, tuple[Reason, ...], str | None]]:
 def _verdicts(ctx: _Context, winner: Variant | None) -> tuple[Verdict, ...]:
     staged = _staged(ctx)
     if winner is None:
-        return tuple(Verdict(v, status, why, None) for v, (status, why, _) in zip(ctx.catalog.variants, staged))
+        return tuple(
+            Verdict(v, status, why, None) for v, (status, why, _) in zip(ctx.catalog.variants, staged, strict=True)
+        )
     ranking = _Ranking(ctx.catalog, ctx.options, ctx.facts.cpu.arch)
     winner_pos = ctx.catalog.variants.index(winner)
     winner_key = ranking.key(winner, staged[winner_pos][2])
     verdicts = []
-    for position, (variant, (status, why, match)) in enumerate(zip(ctx.catalog.variants, staged)):
+    for position, (variant, (status, why, match)) in enumerate(zip(ctx.catalog.variants, staged, strict=True)):
         if position == winner_pos:
             verdicts.append(Verdict(variant, CHOSEN, (), match))
         elif status == RUNS:
@@ -320,14 +330,14 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     ranking = _Ranking(catalog, options, cpu.arch)
     runnable: list[tuple[tuple[int, int, int, int], int]] = []
     for position, variant in enumerate(catalog.variants):
-        arch = variant.gpu_arch
-        if (arch is not None) != want_cuda or (only_branch is not None and variant.branch != only_branch):
+        sm = variant.gpu_arch
+        if (sm is not None) != want_cuda or (only_branch is not None and variant.branch != only_branch):
             continue
         if not isa_ok[variant.cpu_isa] or not branch_ok[variant.branch]:
             continue
-        if arch is not None and arch not in arch_match:
+        if sm is not None and sm not in arch_match:
             continue
-        runnable.append((ranking.key(variant, arch_match[arch]), position))
+        runnable.append((ranking.key(variant, arch_match[sm]), position))
 
     warnings = _warnings(catalog, facts, gpus)
     if not runnable:
@@ -392,7 +402,9 @@ def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...]) -> tuple[Re
         minimums = sorted({b.min_driver_text for b in catalog.branches.values()})
         warnings.append(reason("driver-unchecked", need=" or ".join(minimums)))
     for gone in facts.gpu.excluded:
-        warnings.append(reason("gpu-excluded", index=gone.index, name=gone.name or "unknown", why=gone.reason))
+        warnings.append(
+            reason("gpu-excluded", index=gone.index, name=gone.name or "unknown", why=gone.reason)
+        )
     return tuple(warnings)
 
 
@@ -418,7 +430,10 @@ def _why_chosen(
         reasons.append(reason("chose-cpu-no-gpu", why=facts.gpu.unavailable_reason or "none found"))
     if options.branch is not None:
         reasons.append(reason("chose-branch-asked", branch=winner.branch))
-    elif len(catalog.branches_of_package.get(winner.package, ())) > 1 or winner.branch != catalog.branch_preference[0]:
+    elif (
+        len(catalog.branches_of_package.get(winner.package, ())) > 1
+        or winner.branch != catalog.branch_preference[0]
+    ):
         reasons.append(
             reason("chose-branch-preferred", branch=winner.branch, order=", ".join(catalog.branch_preference))
         )
@@ -432,7 +447,9 @@ def _why_chosen(
             reasons.append(reason("workload-isa-missing", missing=", ".join(missing), label=label))
         else:
             reasons.append(
-                reason("workload-isa-unbuilt", better=catalog.isas[own].label, branch=winner.branch, label=label)
+                reason(
+                    "workload-isa-unbuilt", better=catalog.isas[own].label, branch=winner.branch, label=label
+                )
             )
     else:
         reasons.append(reason("chose-isa", label=label, workload=options.workload))
@@ -467,11 +484,11 @@ def _no_match(ctx: _Context, warnings: tuple[Reason, ...]) -> Decision:
     if not reasons:
         # Near misses: the variants in scope that fail the fewest rules.
         staged = _staged(ctx)
-        failing = [(len(why), why) for status, why, _ in staged if status == CANNOT_RUN]
+        failing = [(len(fails), fails) for status, fails, _ in staged if status == CANNOT_RUN]
         if failing:
             fewest = min(n for n, _ in failing)
-            for n, why in failing:
-                for item in why if n == fewest else ():
+            for n, fails in failing:
+                for item in fails if n == fewest else ():
                     if item not in reasons:
                         reasons.append(item)
             del reasons[_NEAR_MISSES_SHOWN:]

@@ -12,7 +12,7 @@ FACTS_SCHEMA_VERSION = 1
 FACTS_KIND = "tvselect.facts"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Gpu:
     """One GPU that CUDA programs in this environment will see."""
 
@@ -30,7 +30,7 @@ class Gpu:
     """Whether MIG mode is enabled, None when unknown."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExcludedGpu:
     """A GPU the machine has but that does not count, and why."""
 
@@ -44,7 +44,7 @@ class ExcludedGpu:
     """Why it was left out, in words a person understands."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class GpuFacts:
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
@@ -64,7 +64,7 @@ class GpuFacts:
     """What the probe tried and what happened, for `--explain` and debugging."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CpuFacts:
     """What the CPU probe found."""
 
@@ -82,7 +82,7 @@ class CpuFacts:
     """Why the features could not be read, when they could not; None otherwise."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Facts:
     """Everything the engine decides from."""
 
@@ -126,8 +126,7 @@ def to_document(facts: Facts) -> dict[str, Any]:
                 for g in gpu.gpus
             ],
             "excluded": [
-                {"index": e.index, "name": e.name, "uuid": e.uuid, "reason": e.reason}
-                for e in gpu.excluded
+                {"index": e.index, "name": e.name, "uuid": e.uuid, "reason": e.reason} for e in gpu.excluded
             ],
             "notes": list(gpu.notes),
         },
@@ -143,7 +142,9 @@ class _Reader:
     def fail(self, problem: str) -> BadInputError:
         return BadInputError(f"facts document {self.source}: {problem}")
 
-    def get(self, obj: dict[str, Any], key: str, where: str, kinds: tuple[type, ...], *, null: bool = False) -> Any:
+    def get(
+        self, obj: dict[str, Any], key: str, where: str, kinds: tuple[type, ...], *, null: bool = False
+    ) -> Any:
         if key not in obj:
             raise self.fail(f"missing field '{where}{key}'")
         value = obj[key]

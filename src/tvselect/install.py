@@ -23,7 +23,7 @@ def check_org(org: str) -> str:
     return org
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InstallPlan:
     """The flox command for a chosen variant."""
 
@@ -54,7 +54,7 @@ def plan_install(variant: Variant, catalog: Catalog, org: str | None, directory:
     return InstallPlan(argv=tuple(argv), spec=spec, pinned=pinned, unpinnable=shared and version is None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class InstallResult:
     """What happened when flox ran."""
 
@@ -87,11 +87,16 @@ def run_install(plan: InstallPlan, *, dry_run: bool) -> InstallResult:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        completed = subprocess.run([flox, *plan.argv[1:]], stdout=sys.stderr, stdin=subprocess.DEVNULL, check=False)
+        completed = subprocess.run(
+            [flox, *plan.argv[1:]], stdout=sys.stderr, stdin=subprocess.DEVNULL, check=False
+        )
     except OSError as exc:
         return InstallResult(plan.argv, False, None, f"flox could not be started ({exc.strerror})")
     if completed.returncode != 0:
         return InstallResult(
-            plan.argv, False, completed.returncode, f"flox exited with status {completed.returncode}; nothing was installed"
+            plan.argv,
+            False,
+            completed.returncode,
+            f"flox exited with status {completed.returncode}; nothing was installed",
         )
     return InstallResult(plan.argv, False, 0, None)

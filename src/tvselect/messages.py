@@ -73,7 +73,7 @@ def render(code: str, params: dict[str, str]) -> str:
         return template
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Reason:
     """One reason, as a template code and its parameters; its text is rendered on demand."""
 

@@ -48,7 +48,9 @@ def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
     for gone in gpu.excluded:
         lines.append(f"[dim]GPU {gone.index}  {escape(gone.name or '')} left out: {escape(gone.reason)}[/]")
     cpu = facts.cpu
-    lines.append(f"CPU    {escape(cpu.model or 'unknown model')} ({cpu.arch})  [dim](from {escape(cpu.source)})[/]")
+    lines.append(
+        f"CPU    {escape(cpu.model or 'unknown model')} ({cpu.arch})  [dim](from {escape(cpu.source)})[/]"
+    )
     relevant = sorted({f for isa in catalog.isas.values() if isa.arch == cpu.arch for f in isa.needs})
     if relevant:
         marks = " ".join(f"[green]{f}[/]" if f in cpu.features else f"[red]-{f}[/]" for f in relevant)
@@ -94,13 +96,19 @@ def render_report(report: Report) -> None:
             command = " ".join(plan.argv)
             console.print(f"\n[bold]Install[/]  {escape(command)}")
             if ORG_PLACEHOLDER in command:
-                console.print("  [dim](replace <org> with your Flox organisation, or run tvselect --install --org ORG)[/]")
+                console.print(
+                    "  [dim](replace <org> with your Flox organisation, or run tvselect --install --org ORG)[/]"
+                )
             if plan.pinned:
-                console.print(f"  [dim](pinned to TorchVision {escape(plan.spec.split('@')[1])}: the same name is built on several branches)[/]")
+                console.print(
+                    f"  [dim](pinned to TorchVision {escape(plan.spec.split('@')[1])}: the same name is built on several branches)[/]"
+                )
     if decision.alternatives:
         console.print("\n[bold]Alternatives[/]")
         for alt in decision.alternatives:
-            console.print(f"  {alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}")
+            console.print(
+                f"  {alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}"
+            )
     result = report.install_result
     if result is not None:
         if result.dry_run:
@@ -116,7 +124,9 @@ def render_report(report: Report) -> None:
 
 def _explain_tree(report: Report) -> Tree:
     decision = report.decision
-    tree = Tree(f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})")
+    tree = Tree(
+        f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
+    )
     titles = {
         CHOSEN: "Chosen",
         RUNS: "Runs here, ranked lower",
@@ -189,7 +199,10 @@ def render_show(document: dict[str, Any]) -> None:
         if entry["gpu_arch"]:
             rows += [
                 ("CUDA", entry["cuda"]),
-                ("GPU arch", f"{entry['gpu_arch']} (compute capability {entry['compute_capability']}, {entry['gpu_family']})"),
+                (
+                    "GPU arch",
+                    f"{entry['gpu_arch']} (compute capability {entry['compute_capability']}, {entry['gpu_family']})",
+                ),
                 ("GPUs", ", ".join(entry["example_gpus"])),
                 ("min driver", f"{entry['min_driver']}: {entry['min_driver_note']}"),
             ]

@@ -74,7 +74,9 @@ def report_document(report: Report) -> dict[str, Any]:
     if variant is not None:
         chosen = variant_summary(variant, catalog)
     else:
-        chosen = dict.fromkeys(("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python"))
+        chosen = dict.fromkeys(
+            ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python")
+        )
     options = decision.options
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

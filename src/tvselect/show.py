@@ -41,7 +41,9 @@ def package_document(variants: tuple[Variant, ...], catalog: Catalog, decision: 
                 "example_gpus": list(arch.examples) if arch else [],
                 "runs_here": verdict.status in (CHOSEN, RUNS),
                 "would_be_chosen_here": verdict.status == CHOSEN,
-                "why_not_here": [r.text for r in verdict.reasons] if verdict.status not in (CHOSEN, RUNS) else [],
+                "why_not_here": [r.text for r in verdict.reasons]
+                if verdict.status not in (CHOSEN, RUNS)
+                else [],
             }
         )
     return {"schema_version": 1, "package": variants[0].package, "variants": entries}

@@ -93,7 +93,7 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
             source=source,
         )
     cpu_line = merged.get("cpu", "")
-    if "POWER" in cpu_line.upper() or "platform" in merged and "pseries" in merged.get("platform", "").lower():
+    if "POWER" in cpu_line.upper() or ("platform" in merged and "pseries" in merged.get("platform", "").lower()):
         return CpuFacts(arch="ppc64le", vendor="IBM", model=cpu_line or None, features=frozenset(), source=source)
     isa = merged.get("isa", "")
     if isa.startswith("rv64"):
@@ -160,7 +160,7 @@ def _machine() -> str:
 def _from_py_cpuinfo(why_not_proc: str) -> CpuFacts:
     """The slow path (about a second): py-cpuinfo runs CPUID in a child process."""
     try:
-        import cpuinfo  # type: ignore[import-untyped]
+        import cpuinfo
 
         info = cpuinfo.get_cpu_info()
     except Exception as exc:  # noqa: BLE001 - any failure of the fallback means "unknown"
