@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from tvselect.capability import Capability, parse_capability, parse_version
 from tvselect.errors import CatalogError
@@ -16,8 +16,7 @@ CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
 
 
-@dataclass(frozen=True)
-class Isa:
+class Isa(NamedTuple):
     """A CPU instruction-set target that variants are compiled for."""
 
     name: str
@@ -32,8 +31,7 @@ class Isa:
     """CPU features, as the Linux kernel names them, that those flags need."""
 
 
-@dataclass(frozen=True)
-class GpuArch:
+class GpuArch(NamedTuple):
     """A GPU architecture that variants carry cubins for (never PTX)."""
 
     name: str
@@ -46,8 +44,7 @@ class GpuArch:
     """Example GPUs of exactly this compute capability."""
 
 
-@dataclass(frozen=True)
-class Branch:
+class Branch(NamedTuple):
     """One branch of build-torchvision: a TorchVision, PyTorch and CUDA combination."""
 
     name: str
@@ -77,8 +74,7 @@ class Branch:
         return int(self.cuda.split(".")[0])
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):
     """One buildable package of one branch."""
 
     package: str
@@ -91,7 +87,7 @@ class Variant:
     """The CPU instruction set it is compiled for."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Catalog:
     """Everything tvselect knows about the variants; read-only once loaded."""
 

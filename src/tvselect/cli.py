@@ -311,6 +311,27 @@ def show(
     return ExitCode.OK
 
 
+def _command_for(args: list[str]) -> typer.Typer:
+    """The full app when a subcommand or --help may be named, else one holding only the main command.
+
+    Typer turns every registered function's signature into click parameters on each run;
+    building only the main command keeps `tvselect --json` near the cost of importing typer.
+    A value that merely looks like a subcommand name (a file called `list`) just takes the
+    full app, which handles every command line correctly.
+    """
+    names = {info.name or info.callback.__name__.replace("_", "-") for info in app.registered_commands if info.callback}
+    if any(arg in names or arg in ("-h", "--help") for arg in args):
+        return app
+    single = typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    single.command(name="tvselect", help=HELP)(choose)
+    return single
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (documented in --help)."""
     # typer vendors click from 0.28 on; the version range in pyproject.toml pins this path.
@@ -318,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, prog_name="tvselect", standalone_mode=False)
+        result = _command_for(args)(args=args, prog_name="tvselect", standalone_mode=False)
     except UsageError as exc:
         print(f"tvselect: error: {exc.format_message()} (see 'tvselect --help')", file=sys.stderr)
         return ExitCode.BAD_INPUT

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import NamedTuple
 
 from tvselect.capability import Capability, format_capability, parse_version
 from tvselect.catalog import Catalog, GpuArch, Isa, Variant
@@ -38,8 +39,7 @@ _ALTERNATIVES_SHOWN = 5
 _NEAR_MISSES_SHOWN = 3
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """What the caller asks of the choice."""
 
     workload: str = "general"
@@ -50,8 +50,7 @@ class Options:
     """Choose among CPU-only variants even when GPUs are present."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the engine concluded about one variant."""
 
     variant: Variant
@@ -64,8 +63,7 @@ class Verdict:
     """`exact` or `compatible` for a CUDA variant that runs on every GPU; else None."""
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(NamedTuple):
     """A variant worth knowing about besides the chosen one."""
 
     variant: Variant
@@ -74,7 +72,7 @@ class Alternative:
     """Why it was not chosen, or what it would serve."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Decision:
     """The engine's answer, with everything needed to explain it."""
 
@@ -239,8 +237,7 @@ def _check_options(catalog: Catalog, options: Options) -> None:
         raise BadInputError(f"unknown branch '{options.branch}' (choose from {', '.join(catalog.branches)})")
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(NamedTuple):
     """What a decision was made from, kept so that its explanation can be built on demand."""
 
     facts: Facts
@@ -493,11 +490,11 @@ def _no_match(ctx: _Context, warnings: tuple[Reason, ...]) -> Decision:
                         reasons.append(item)
             del reasons[_NEAR_MISSES_SHOWN:]
     if gpus and not options.cpu_only:
-        cpu_only = select(facts, catalog, replace(options, cpu_only=True))
+        cpu_only = select(facts, catalog, options._replace(cpu_only=True))
         if cpu_only.variant is not None:
             alternatives.append(Alternative(cpu_only.variant, reason("alt-cpu-only")))
     if options.branch is not None:
-        anywhere = select(facts, catalog, replace(options, branch=None))
+        anywhere = select(facts, catalog, options._replace(branch=None))
         if anywhere.variant is not None:
             why = reason("alt-other-branch", branch=anywhere.variant.branch)
             alternatives.append(Alternative(anywhere.variant, why))

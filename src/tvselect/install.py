@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tvselect.catalog import Catalog, Variant
 from tvselect.errors import BadInputError
@@ -23,8 +23,7 @@ def check_org(org: str) -> str:
     return org
 
 
-@dataclass(frozen=True)
-class InstallPlan:
+class InstallPlan(NamedTuple):
     """The flox command for a chosen variant."""
 
     argv: tuple[str, ...]
@@ -54,8 +53,7 @@ def plan_install(variant: Variant, catalog: Catalog, org: str | None, directory:
     return InstallPlan(argv=tuple(argv), spec=spec, pinned=pinned, unpinnable=shared and version is None)
 
 
-@dataclass(frozen=True)
-class InstallResult:
+class InstallResult(NamedTuple):
     """What happened when flox ran."""
 
     argv: tuple[str, ...]

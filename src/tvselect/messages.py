@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import string
-from dataclasses import dataclass
+from typing import NamedTuple
 
 TEMPLATES: dict[str, str] = {
     # why a variant cannot run here
@@ -54,12 +53,11 @@ TEMPLATES: dict[str, str] = {
 }
 
 
-class _Lenient(string.Formatter):
-    def get_value(self, key: int | str, args: object, kwargs: dict[str, object]) -> object:  # type: ignore[override]
-        return kwargs.get(str(key), "{" + str(key) + "}")
+class _Lenient(dict[str, str]):
+    """Template parameters; a missing one renders as its own placeholder."""
 
-
-_FORMATTER = _Lenient()
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def render(code: str, params: dict[str, str]) -> str:
@@ -68,13 +66,12 @@ def render(code: str, params: dict[str, str]) -> str:
     if template is None:
         return code + (": " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
     try:
-        return _FORMATTER.vformat(template, (), params)
+        return template.format_map(_Lenient(params))
     except (ValueError, IndexError, AttributeError, KeyError):
         return template
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """One reason, as a template code and its parameters; its text is rendered on demand."""
 
     code: str

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.tree import Tree
 
 from tvselect.capability import format_capability
 from tvselect.catalog import Catalog, Variant
@@ -16,6 +14,9 @@ from tvselect.engine import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts import Facts
 from tvselect.install import ORG_PLACEHOLDER
 from tvselect.report import Report
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
 
 
 def _console() -> Console:
@@ -123,6 +124,8 @@ def render_report(report: Report) -> None:
 
 
 def _explain_tree(report: Report) -> Tree:
+    from rich.tree import Tree
+
     decision = report.decision
     tree = Tree(
         f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
@@ -166,6 +169,8 @@ def render_facts(facts: Facts, catalog: Catalog) -> None:
 
 def render_variants(variants: list[Variant], catalog: Catalog) -> None:
     """A table of variants."""
+    from rich.table import Table
+
     table = Table(title=f"{len(variants)} variants", title_justify="left")
     for column in ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA"):
         table.add_column(column)

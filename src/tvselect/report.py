@@ -5,8 +5,7 @@ The CLI builds a Report and hands it to exactly one renderer (human or JSON).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tvselect import __version__
 from tvselect.catalog import Catalog, Variant
@@ -18,8 +17,7 @@ from tvselect.messages import Reason
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """Everything one `tvselect` run found, decided and did."""
 
     decision: Decision
