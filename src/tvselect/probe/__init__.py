@@ -1,0 +1,81 @@
+"""The probes: facts about this machine, or about another one given on the command line.
+
+Every run goes through `gather_facts`, so the probe modules are imported only on the path that
+needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog import Catalog
+    from tvselect.facts import Facts
+
+
+def gather_facts(
+    catalog: Catalog,
+    *,
+    cpuinfo: str | None,
+    gpus: Sequence[str],
+    driver: str | None,
+    facts_path: str | None,
+    environ: Mapping[str, str],
+    stdin: TextIO,
+) -> Facts:
+    """The facts the engine decides from.
+
+    `facts_path` (`--facts`, `-` for standard input) gives them all and excludes the other
+    options. Otherwise `cpuinfo` (`--cpuinfo`) replaces this machine's CPU, `gpus` (`--gpu`)
+    its GPUs, and `driver` (`--driver`) the driver version, simulated or probed. The host name
+    is this machine's only when both the CPU and the GPUs are this machine's.
+    BadInputError for malformed options.
+    """
+    from dataclasses import replace
+
+    from tvselect.facts import Facts
+
+    if facts_path is not None:
+        options = (("--cpuinfo", cpuinfo), ("--gpu", gpus), ("--driver", driver))
+        given = [name for name, used in options if used]
+        if given:
+            raise BadInputError(f"--facts cannot be combined with {', '.join(given)}")
+        from tvselect.probe.simulate import load_facts
+
+        return load_facts(facts_path, stdin)
+
+    from tvselect.probe.cpu import read_cpuinfo, read_cpuinfo_file
+
+    # The file the user named is read first, so that a mistake in it fails before the GPU probe.
+    cpu = read_cpuinfo_file(cpuinfo) if cpuinfo is not None else None
+    if gpus:
+        from tvselect.probe.simulate import simulated_gpus
+
+        gpu = simulated_gpus(gpus, driver, catalog)
+    else:
+        from tvselect.probe.gpu import read_gpus
+        from tvselect.probe.simulate import check_driver
+
+        # Check --driver before the probe runs, so that a typo fails fast.
+        override = check_driver(driver) if driver is not None else None
+        gpu = read_gpus(environ)
+        if override is not None:
+            probed = gpu.driver_version or "unknown"
+            note = f"driver {override} from --driver (probed: {probed})"
+            gpu = replace(gpu, driver_version=override, notes=(*gpu.notes, note))
+    if cpu is None:
+        cpu = read_cpuinfo()
+    host = None if cpuinfo is not None or gpus else _host_name()
+    return Facts(cpu=cpu, gpu=gpu, host=host)
+
+
+def _host_name() -> str | None:
+    import socket
+
+    try:
+        return socket.gethostname() or None
+    except OSError:
+        return None
