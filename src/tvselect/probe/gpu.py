@@ -277,7 +277,7 @@ def _read_gpus(
     notes.append(f"nvidia-smi: {found.reason}")
     # Where NVML could not even start, nvidia-smi's own message says more about the machine.
     nvml_absent = nvml.code in (_BINDINGS_MISSING, NVML_ERROR_LIBRARY_NOT_FOUND)
-    return _none(found.reason if nvml_absent else nvml.reason, notes, environ)
+    return _none(f"nvidia-smi {found.reason}" if nvml_absent else nvml.reason, notes, environ)
 
 
 def _find_library(environ: Mapping[str, str], library_dirs: Sequence[str] | None) -> str | None:
@@ -522,9 +522,7 @@ def _resolve(entry: str, gpus: tuple[FoundGpu, ...]) -> tuple[FoundGpu | None, s
     return None, "matches no GPU" if not hits else f"matches {len(hits)} GPUs"
 
 
-def _visibility(
-    gpus: tuple[FoundGpu, ...], visible: VisibleDevices
-) -> tuple[dict[int, str], str | None]:
+def _visibility(gpus: tuple[FoundGpu, ...], visible: VisibleDevices) -> tuple[dict[int, str], str | None]:
     """For each GPU that CUDA_VISIBLE_DEVICES hides, why; and what the entry CUDA stopped at is."""
     if visible.entries is None:
         return {}, None
