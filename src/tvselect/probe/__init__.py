@@ -1,12 +1,19 @@
-"""Gathering the facts of this machine, or of another one given on the command line."""
+"""The probes: facts about this machine, or about another one given on the command line.
+
+Every run goes through `gather_facts`, so the probe modules are imported only on the path that
+needs them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tvselect.catalog import Catalog
-from tvselect.facts import Facts, GpuFacts
+from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog import Catalog
+    from tvselect.facts import Facts
 
 
 def gather_facts(
@@ -19,15 +26,56 @@ def gather_facts(
     environ: Mapping[str, str],
     stdin: TextIO,
 ) -> Facts:
-    """Placeholder until the GPU probe lands: CPU from /proc/cpuinfo or a file, GPUs from --gpu."""
-    from tvselect.capability import parse_capability
-    from tvselect.facts import Gpu
+    """The facts the engine decides from.
+
+    `facts_path` (`--facts`, `-` for standard input) gives them all and excludes the other
+    options. Otherwise `cpuinfo` (`--cpuinfo`) replaces this machine's CPU, `gpus` (`--gpu`)
+    its GPUs, and `driver` (`--driver`) the driver version, simulated or probed. The host name
+    is this machine's only when both the CPU and the GPUs are this machine's.
+    BadInputError for malformed options.
+    """
+    from dataclasses import replace
+
+    from tvselect.facts import Facts
+
+    if facts_path is not None:
+        options = (("--cpuinfo", cpuinfo), ("--gpu", gpus), ("--driver", driver))
+        given = [name for name, used in options if used]
+        if given:
+            raise BadInputError(f"--facts cannot be combined with {', '.join(given)}")
+        from tvselect.probe.simulate import load_facts
+
+        return load_facts(facts_path, stdin)
+
     from tvselect.probe.cpu import read_cpuinfo, read_cpuinfo_file
 
-    cpu = read_cpuinfo_file(cpuinfo) if cpuinfo else read_cpuinfo()
-    devices = tuple(
-        Gpu(i, "simulated", None, cap, None, None)
-        for i, cap in enumerate(parse_capability(v) for v in gpus if v != "none")
-        if cap is not None
-    )
-    return Facts(cpu, GpuFacts("simulated" if gpus else "none", devices, (), driver, None, None if devices else "none"))
+    # The file the user named is read first, so that a mistake in it fails before the GPU probe.
+    cpu = read_cpuinfo_file(cpuinfo) if cpuinfo is not None else None
+    if gpus:
+        from tvselect.probe.simulate import simulated_gpus
+
+        gpu = simulated_gpus(gpus, driver, catalog)
+    else:
+        from tvselect.probe.gpu import read_gpus
+        from tvselect.probe.simulate import check_driver
+
+        # Check --driver before the probe runs, so that a typo fails fast.
+        override = check_driver(driver) if driver is not None else None
+        gpu = read_gpus(environ)
+        if override is not None:
+            probed = gpu.driver_version or "unknown"
+            note = f"driver {override} from --driver (probed: {probed})"
+            gpu = replace(gpu, driver_version=override, notes=(*gpu.notes, note))
+    if cpu is None:
+        cpu = read_cpuinfo()
+    host = None if cpuinfo is not None or gpus else _host_name()
+    return Facts(cpu=cpu, gpu=gpu, host=host)
+
+
+def _host_name() -> str | None:
+    import socket
+
+    try:
+        return socket.gethostname() or None
+    except OSError:
+        return None

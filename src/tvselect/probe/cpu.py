@@ -76,7 +76,8 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
         part = merged.get("cpu part", "")
         arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
         name = _ARM_PARTS.get((implementer.lower(), part.lower()))
-        model = f"{name} (implementer {implementer}, part {part})" if name else f"implementer {implementer}, part {part}"
+        ids = f"implementer {implementer}, part {part}"
+        model = f"{name} ({ids})" if name else ids
         return CpuFacts(
             arch=arch,
             vendor=implementer or None,
@@ -93,8 +94,11 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
             source=source,
         )
     cpu_line = merged.get("cpu", "")
-    if "POWER" in cpu_line.upper() or ("platform" in merged and "pseries" in merged.get("platform", "").lower()):
-        return CpuFacts(arch="ppc64le", vendor="IBM", model=cpu_line or None, features=frozenset(), source=source)
+    pseries = "pseries" in merged.get("platform", "").lower()
+    if "POWER" in cpu_line.upper() or pseries:
+        return CpuFacts(
+            arch="ppc64le", vendor="IBM", model=cpu_line or None, features=frozenset(), source=source
+        )
     isa = merged.get("isa", "")
     if isa.startswith("rv64"):
         return CpuFacts(
@@ -122,9 +126,8 @@ def read_cpuinfo_file(path: str) -> CpuFacts:
     except OSError as exc:
         raise BadInputError(f"--cpuinfo {path}: cannot be read ({exc.strerror})") from None
     if len(data) > MAX_CPUINFO_BYTES:
-        raise BadInputError(
-            f"--cpuinfo {path}: larger than {MAX_CPUINFO_BYTES // (1024 * 1024)} MiB, not a /proc/cpuinfo file"
-        )
+        size = MAX_CPUINFO_BYTES // (1024 * 1024)
+        raise BadInputError(f"--cpuinfo {path}: larger than {size} MiB, not a /proc/cpuinfo file")
     if not data.strip():
         raise BadInputError(f"--cpuinfo {path}: the file is empty")
     if b"\0" in data:
@@ -135,7 +138,9 @@ def read_cpuinfo_file(path: str) -> CpuFacts:
         raise BadInputError(f"--cpuinfo {path}: not UTF-8 text, not a /proc/cpuinfo file") from None
     facts = parse_cpuinfo(text, source=path)
     if facts.unknown_reason is not None:
-        raise BadInputError(f"--cpuinfo {path}: not a /proc/cpuinfo file (no 'flags', 'Features' or 'cpu' line)")
+        raise BadInputError(
+            f"--cpuinfo {path}: not a /proc/cpuinfo file (no 'flags', 'Features' or 'cpu' line)"
+        )
     return facts
 
 
