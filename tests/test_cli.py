@@ -313,6 +313,12 @@ BAD = [
         "catalog {catalog}: branches: no branch defined",
     ),
     ("dir-without-install", ["--dir", "/tmp"], "--dir and --dry-run go with --install"),
+    ("gpu-8.x", ["--install", "--org", "acme", "--gpu", "8.x"], "--gpu '8.x'"),
+    ("gpu-sm_", ["--install", "--org", "acme", "--gpu", "sm_"], "--gpu 'sm_'"),
+    ("gpu-impossible", ["--install", "--org", "acme", "--gpu", "9.9"], "compute capability 9.9"),
+    ("driver", ["--install", "--org", "acme", "--gpu", "9.0", "--driver", "latest"], "--driver 'latest'"),
+    ("facts-invalid-json", ["--install", "--org", "acme", "--facts", "{catalog}x"], "facts document {catalog}x: invalid JSON at line 1"),
+    ("facts-with-gpu", ["--install", "--org", "acme", "--facts", "-", "--gpu", "9.0"], "--facts cannot be combined with --gpu"),
 ]
 
 
@@ -322,7 +328,9 @@ def test_bad_input_is_one_line_exit_2_and_flox_not_started(
 ) -> None:
     flox = make_fake_flox(tmp_path)
     paths = _bad_files(tmp_path)
-    done = run(*(a.format(**paths) for a in args), "--gpu", "none", env=flox.env())
+    args = [a.format(**paths) for a in args]
+    (tmp_path / "catalog.jsonx").write_text("{not json")
+    done = run(*args, *(() if "--gpu" in args or "--facts" in args else ("--gpu", "none")), env=flox.env(), stdin="")
     assert done.code == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tvselect: error: "), done.stderr

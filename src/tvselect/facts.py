@@ -207,7 +207,7 @@ class _Reader:
                 )
             )
         excluded = []
-        for position, item in enumerate(raw.get("excluded") or []):
+        for position, item in enumerate(self.get(raw, "excluded", "gpu.", (list,)) if "excluded" in raw else []):
             where = f"gpu.excluded[{position}]."
             entry = self.obj(item, where.rstrip("."))
             excluded.append(
@@ -218,7 +218,7 @@ class _Reader:
                     reason=self.get(entry, "reason", where, (str,)),
                 )
             )
-        notes = raw.get("notes") or []
+        notes = self.get(raw, "notes", "gpu.", (list,)) if "notes" in raw else []
         return GpuFacts(
             source=self.get(raw, "source", "gpu.", (str,)),
             gpus=tuple(devices),

@@ -73,9 +73,10 @@ def gather_facts(
 
 
 def _host_name() -> str | None:
-    import socket
+    import os
 
+    # os.uname() is the same answer as socket.gethostname() without importing socket.
     try:
-        return socket.gethostname() or None
-    except OSError:
+        return os.uname().nodename or None
+    except (AttributeError, OSError):
         return None
