@@ -348,14 +348,13 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         (catalog.variants[position], ranking.lost_reason(catalog.variants[position], key, winner, winner_key))
         for key, position in runnable[1 : 1 + _ALTERNATIVES_SHOWN]
     ]
-    isa_reasons = {name: _isa_reasons(isa, cpu) for name, isa in catalog.isas.items() if not isa_ok[name]}
     return Decision(
         options=options,
         status=OK,
         variant=winner,
         gpu_match=match,
         rule=lost[0][1][0] if lost else ONLY_CANDIDATE,
-        reasons=_why_chosen(catalog, facts, options, gpus, winner, match, isa_reasons)
+        reasons=_why_chosen(catalog, facts, options, gpus, winner, match)
         + _exact_held_back(catalog, facts, options, arch_match, branch_ok, match),
         warnings=warnings,
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
@@ -412,7 +411,6 @@ def _why_chosen(
     gpus: tuple[Gpu, ...],
     winner: Variant,
     match: str | None,
-    isa_reasons: dict[str, tuple[Reason, ...]],
 ) -> tuple[Reason, ...]:
     reasons = []
     if winner.gpu_arch is not None:
@@ -438,7 +436,7 @@ def _why_chosen(
     order = catalog.workloads[options.workload].get(facts.cpu.arch, ())
     own = order[0] if order else None
     if own is not None and own != winner.cpu_isa:
-        own_reasons = isa_reasons.get(own, ())
+        own_reasons = _isa_reasons(catalog.isas[own], facts.cpu)
         if own_reasons and own_reasons[0].code == "isa-missing-features":
             missing = sorted(catalog.isas[own].needs - facts.cpu.features)
             reasons.append(reason("workload-isa-missing", missing=", ".join(missing), label=label))
@@ -473,11 +471,15 @@ def _no_match(ctx: _Context, warnings: tuple[Reason, ...]) -> Decision:
     )
     if gpus and not serves_all and len({g.capability for g in gpus}) > 1:
         reasons.append(reason("no-common-variant", caps=_caps(gpus)))
+        by_capability: dict[Capability, Variant | None] = {}
         for gpu in gpus:
-            alone = select(replace(facts, gpu=replace(facts.gpu, gpus=(gpu,), excluded=())), catalog, options)
-            if alone.variant is not None:
+            if gpu.capability not in by_capability:
+                alone_facts = replace(facts, gpu=replace(facts.gpu, gpus=(gpu,), excluded=()))
+                by_capability[gpu.capability] = select(alone_facts, catalog, options).variant
+            alone = by_capability[gpu.capability]
+            if alone is not None:
                 why = reason("alt-per-gpu", index=gpu.index, cap=format_capability(gpu.capability))
-                alternatives.append(Alternative(alone.variant, why))
+                alternatives.append(Alternative(alone, why))
     if not reasons:
         # Near misses: the variants in scope that fail the fewest rules.
         staged = _staged(ctx)
