@@ -24,7 +24,7 @@ GOOD_H100: dict[str, Any] = {
     "nms_override": {},
 }
 
-_TORCH_INIT = '''
+_TORCH_INIT = """
 import json, os, signal, sys, time
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,10 +73,10 @@ class Tensor:
 
     def __matmul__(self, other):
         a, b = self.data, other.data
-        return Tensor(
-            [[sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))] for i in range(len(a))],
-            self.device,
-        )
+        rows = []
+        for i in range(len(a)):
+            rows.append([sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))])
+        return Tensor(rows, self.device)
 
 
 def tensor(data, dtype=None, device="cpu"):
@@ -84,7 +84,7 @@ def tensor(data, dtype=None, device="cpu"):
 
 
 from torch import backends, cuda, nn, version  # noqa: E402
-'''
+"""
 
 _TORCH_VERSION = """
 from torch import CONFIG
