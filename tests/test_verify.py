@@ -467,3 +467,51 @@ def test_judge_of_a_failure_names_it() -> None:
     result = judge(failure, facts, catalog, select(facts, catalog, Options()))
     assert result.ok is False and result.python == "py"
     assert [(c.name, c.ok) for c in result.checks] == [("python", False)]
+
+
+# --------------------------------------------------------------------------- the H100 helper
+
+
+@needs_cpuinfo
+def test_the_no_sm90_helper_hides_sm90_from_a_torch(tmp_path: Path, catalog: Path) -> None:
+    """tools/fake_torch_no_sm90.py on the fake torch, as docs/verify-h100.md runs it on the real one."""
+    tool = Path(__file__).resolve().parents[1] / "tools" / "fake_torch_no_sm90.py"
+    fakes = write_fake_torch(
+        tmp_path / "fakes", config(arch_list=["sm_80", "sm_90", "sm_90a", "compute_90", "sm_120"])
+    )
+    made = subprocess.run(
+        [sys.executable, str(tool), str(tmp_path / "nosm90"), "--python", sys.executable],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wrapper = made.stdout.strip()
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env["PYTHONPATH"] = str(fakes)
+    args = [
+        "verify",
+        "--python",
+        wrapper,
+        "--gpu",
+        "9.0",
+        "--cpuinfo",
+        str(ZEN4),
+        "--catalog",
+        str(catalog),
+        "--json",
+    ]
+    completed = run(args, env, tmp_path)
+    assert completed.returncode == 5, completed.stderr
+    doc = json.loads(completed.stdout)
+    assert doc["observations"]["cuda"]["arch_list"] == ["sm_80", "sm_120"]
+    assert failed(doc) == {"gpu-arch[0]"}
+    assert "has no code that runs on it" in checks(doc)["gpu-arch[0]"]["detail"]
+
+
+@needs_cpuinfo
+def test_cpu_facts_that_contradict_torch_are_a_warning(tmp_path: Path, catalog: Path) -> None:
+    haswell = CPUINFO / "linux-rhel7-haswell.txt"
+    completed, doc = verify(tmp_path, catalog, config(), "--cpuinfo", str(haswell))
+    assert completed.returncode == 0
+    assert doc is not None and "cpu-capability" in warned(doc)
+    assert "the facts say this CPU lacks avx512bw" in checks(doc)["cpu-capability"]["detail"]

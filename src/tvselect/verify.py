@@ -802,15 +802,30 @@ def _cpu_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Ch
         )
     else:
         better = None
+        lacking: frozenset[str] = frozenset()
         if facts.cpu.arch == "x86_64":
             order = [name for name, _ in X86_CAPABILITY_ISA]
+            own = dict(X86_CAPABILITY_ISA).get(cap)
+            if own in catalog.isas and facts.cpu.features:
+                lacking = catalog.isas[own].needs - facts.cpu.features
             for name, isa in X86_CAPABILITY_ISA:
                 if isa in catalog.isas and catalog.isas[isa].needs <= facts.cpu.features:
                     rank = order.index(cap) if cap in order else len(order)
                     if order.index(name) < rank:
                         better = name
                     break
-        if better is not None:
+        if lacking:
+            checks.append(
+                Check(
+                    "cpu-capability",
+                    False,
+                    WARNING,
+                    f"torch runs {cap} CPU kernels, but the facts say this CPU lacks "
+                    f"{', '.join(sorted(lacking))} (from {facts.cpu.source}): "
+                    "were the facts of another machine?",
+                )
+            )
+        elif better is not None:
             checks.append(
                 Check(
                     "cpu-capability",

@@ -11,11 +11,13 @@ can tell where.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import sys
 import traceback
+import warnings
 from typing import Any
 
 PAYLOAD_VERSION = 1
@@ -212,12 +214,15 @@ def observe() -> dict[str, Any]:
         return doc
     doc["cuda"] = _cuda(torch)
     doc["cpu"] = _cpu(torch)
-    try:
-        # TF32 would make the GPU's conv2d differ from the CPU's by more than rounding.
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    except BaseException:
-        pass
+    # TF32 would make the GPU's conv2d differ from the CPU's by more than rounding. Newer
+    # torch has fp32_precision and warns about allow_tf32; older torch has only allow_tf32.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.backends.cudnn.conv.fp32_precision = "ieee"
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                torch.backends.cudnn.allow_tf32 = False
     reference = _reference_conv(_conv_input(), _conv_weight())
     cpu = _smoke(torch, torchvision, "cpu")
     cpu["conv_compared_with"] = "python-reference"
