@@ -806,7 +806,7 @@ def _cpu_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Ch
         if facts.cpu.arch == "x86_64":
             order = [name for name, _ in X86_CAPABILITY_ISA]
             own = dict(X86_CAPABILITY_ISA).get(cap)
-            if own in catalog.isas and facts.cpu.features:
+            if own is not None and own in catalog.isas and facts.cpu.features:
                 lacking = catalog.isas[own].needs - facts.cpu.features
             for name, isa in X86_CAPABILITY_ISA:
                 if isa in catalog.isas and catalog.isas[isa].needs <= facts.cpu.features:
