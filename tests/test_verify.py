@@ -515,3 +515,33 @@ def test_cpu_facts_that_contradict_torch_are_a_warning(tmp_path: Path, catalog: 
     assert completed.returncode == 0
     assert doc is not None and "cpu-capability" in warned(doc)
     assert "the facts say this CPU lacks avx512bw" in checks(doc)["cpu-capability"]["detail"]
+
+
+def test_gpus_hidden_by_cuda_visible_devices_fail_the_cuda_check() -> None:
+    """As the NVML probe reports CUDA_VISIBLE_DEVICES='': no usable GPU, the H100 in `excluded`."""
+    from tvselect.catalog import load_catalog
+    from tvselect.engine import Options, select
+    from tvselect.facts import ExcludedGpu
+
+    catalog = load_catalog()
+    cpu = CpuFacts("x86_64", "AuthenticAMD", "test", frozenset({"avx2", "fma", "f16c"}), "test")
+    hidden = ExcludedGpu(
+        0, "NVIDIA H100 80GB HBM3", None, "CUDA_VISIBLE_DEVICES is empty, which hides every GPU"
+    )
+    facts = Facts(cpu, GpuFacts("nvml", (), (hidden,), "570.86.15", "12.8", "every GPU is hidden"))
+    doc = {
+        "payload_version": 1,
+        "python": {"executable": "/usr/bin/python3", "version": "3.12.3"},
+        "env": {"CUDA_VISIBLE_DEVICES": ""},
+        "torch": {"version": "2.11.0+cu128", "error": None, "path": "/x/torch/__init__.py"},
+        "torchvision": {"version": "0.26.0+cu128", "error": None, "path": "/x/torchvision/__init__.py"},
+        "cuda": {"built_with": "12.8", "available": False, "device_count": 0, "devices": [], "arch_list": []},
+        "cpu": {"capability": "AVX2", "matmul": [[7.0, 10.0], [15.0, 22.0]]},
+        "smoke": [],
+    }
+    result = judge(read_observations(["python"], doc), facts, catalog, select(facts, catalog, Options()))
+    cuda = next(c for c in result.checks if c.name == "cuda")
+    assert result.ok is False and cuda.ok is False and cuda.severity == ERROR
+    assert "CUDA_VISIBLE_DEVICES is set to ''" in cuda.detail
+    assert "GPU 0: CUDA_VISIBLE_DEVICES is empty" in cuda.detail
+    assert not any(c.name.startswith("gpu-arch") for c in result.checks)
