@@ -165,6 +165,10 @@ def choose(
         str | None, typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")] = False,
+    verify_: Annotated[
+        bool,
+        typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
+    ] = False,
     catalog_path: CatalogOpt = None,
     cpuinfo: CpuinfoOpt = None,
     gpu: GpuOpt = None,
@@ -187,13 +191,23 @@ def choose(
         check_org(org)
     if (directory is not None or dry_run) and not install:
         raise BadInputError("--dir and --dry-run go with --install")
+    if verify_ and (not install or dry_run):
+        raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
     catalog = _load(catalog_path)
     options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only)
     facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
     decision = select(facts, catalog, options)
     plan = plan_install(decision.variant, catalog, org, directory) if decision.variant is not None else None
     result = run_install(plan, dry_run=dry_run) if install and plan is not None else None
-    report = Report(decision, catalog, plan, result, explain)
+    verification = None
+    if verify_ and result is not None and result.ok:
+        import os
+
+        from tvselect.verify import DEFAULT_TIMEOUT, flox_command, judge, run_payload
+
+        observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=os.environ)
+        verification = judge(observed, facts, catalog, decision)
+    report = Report(decision, catalog, plan, result, explain, verification=verification)
 
     for warning in report.warnings:
         _warn(warning)
@@ -211,6 +225,8 @@ def choose(
         return ExitCode.NO_MATCH
     if result is not None and not result.ok:
         return ExitCode.INSTALL_FAILED
+    if verification is not None and not verification.ok:
+        return ExitCode.VERIFY_FAILED
     return ExitCode.OK
 
 
@@ -309,6 +325,50 @@ def show(
 
         render_show(document)
     return ExitCode.OK
+
+
+@app.command()
+def verify(
+    python: Annotated[
+        str | None,
+        typer.Option("--python", metavar="PATH", help="The interpreter to check (default: tvselect's own)."),
+    ] = None,
+    json_: JsonOpt = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", metavar="SECONDS", help="Give up on the checked interpreter after this."),
+    ] = 120.0,
+    workload: WorkloadOpt = "general",
+    branch: BranchOpt = "auto",
+    catalog_path: CatalogOpt = None,
+    cpuinfo: CpuinfoOpt = None,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    facts_path: FactsOpt = None,
+) -> int:
+    """Check that the PyTorch and TorchVision of a Python environment really fit this machine."""
+    import os
+
+    from tvselect.engine import Options, select
+    from tvselect.verify import judge, python_command, run_payload
+
+    if not timeout > 0:
+        raise BadInputError(f"--timeout {timeout:g}: give a number of seconds above 0")
+    command = python_command(python or sys.executable)
+    catalog = _load(catalog_path)
+    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
+    options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch))
+    decision = select(facts, catalog, options)
+    result = judge(run_payload(command, timeout=timeout, env=os.environ), facts, catalog, decision)
+    if json_:
+        from tvselect.verify import verify_document
+
+        print_json(verify_document(result))
+    else:
+        from tvselect.render_human import render_verify
+
+        render_verify(result)
+    return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED
 
 
 def _command_for(args: list[str]) -> typer.Typer:

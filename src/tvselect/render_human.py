@@ -14,6 +14,7 @@ from tvselect.engine import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts import Facts
 from tvselect.install import ORG_PLACEHOLDER
 from tvselect.report import Report
+from tvselect.verify import WARNING, VerifyResult
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -118,6 +119,9 @@ def render_report(report: Report) -> None:
             console.print(f"\n[bold green]Installed[/] with {escape(' '.join(result.argv))}")
         else:
             console.print(f"\n[bold red]Not installed[/]: {escape(result.error or '')}")
+    if report.verification is not None:
+        console.print()
+        _print_checklist(console, report.verification)
     if report.explain:
         console.print()
         console.print(_explain_tree(report))
@@ -222,3 +226,25 @@ def render_show(document: dict[str, Any]) -> None:
             for why in entry["why_not_here"]:
                 console.print(f"    - {escape(why)}")
         console.print()
+
+
+_MARKS = {"ok": "[green]✓[/]", "error": "[bold red]✗[/]", "warning": "[yellow]![/]"}
+
+
+def _print_checklist(console: Console, result: VerifyResult) -> None:
+    console.print(f"[bold]Verify[/]  {escape(result.python)}")
+    for check in result.checks:
+        mark = _MARKS["ok" if check.ok else check.severity]
+        console.print(f"  {mark} {escape(f'{check.name:<18}')} {escape(check.detail)}")
+    failed = sum(1 for c in result.checks if not c.ok and c.severity != WARNING)
+    warned = sum(1 for c in result.checks if not c.ok and c.severity == WARNING)
+    tail = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    if failed:
+        console.print(f"[bold red]FAILED[/]: {failed} check{'s' if failed != 1 else ''} failed{tail}")
+    else:
+        console.print(f"[bold green]OK[/]{tail}")
+
+
+def render_verify(result: VerifyResult) -> None:
+    """`tvselect verify`, for a person: one line per check (✓ holds, ✗ fails, ! works but could be better)."""
+    _print_checklist(_console(), result)

@@ -13,6 +13,7 @@ from tvselect.engine import Decision
 from tvselect.facts import to_document
 from tvselect.install import InstallPlan, InstallResult
 from tvselect.messages import Reason
+from tvselect.verify import VerifyResult, verify_document
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +33,8 @@ class Report(NamedTuple):
     """Whether every candidate's verdict is wanted."""
     extra_warnings: tuple[str, ...] = ()
     """Warnings from outside the engine (the CLI's own)."""
+    verification: VerifyResult | None = None
+    """What `--verify` found in the flox environment after the install; None when not asked for."""
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -111,6 +114,8 @@ def report_document(report: Report) -> dict[str, Any]:
             "ok": result.ok,
             "error": result.error,
         }
+    if report.verification is not None:
+        doc["verification"] = verify_document(report.verification)
     if report.explain:
         doc["candidates"] = [
             {
