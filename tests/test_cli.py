@@ -112,12 +112,13 @@ def test_explain_human_groups_candidates() -> None:
         assert text in done.stdout
 
 
-def test_json_path_does_not_import_rich() -> None:
+def test_json_path_does_not_import_rich_or_other_paths_modules() -> None:
     code = (
         "import sys\n"
         "from tvselect.cli import main\n"
         f"rc = main(['--json', '--gpu', 'none', '--cpuinfo', {str(cpuinfo_path(ZEN4))!r}])\n"
-        "loaded = sorted(m for m in sys.modules if m == 'rich' or m.startswith('rich.'))\n"
+        "heavy = ('rich', 'tvselect.verify', 'tvselect.render_human', 'pynvml', 'cpuinfo')\n"
+        "loaded = sorted(m for m in sys.modules if m in heavy or m.startswith('rich.'))\n"
         "print('RICH=' + ','.join(loaded), file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )

@@ -14,10 +14,11 @@ from tvselect.engine import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts import Facts
 from tvselect.install import ORG_PLACEHOLDER
 from tvselect.report import Report
-from tvselect.verify import WARNING, VerifyResult
 
 if TYPE_CHECKING:
     from rich.tree import Tree
+
+    from tvselect.verify import VerifyResult
 
 
 def _console() -> Console:
@@ -232,6 +233,8 @@ _MARKS = {"ok": "[green]✓[/]", "error": "[bold red]✗[/]", "warning": "[yello
 
 
 def _print_checklist(console: Console, result: VerifyResult) -> None:
+    from tvselect.verify import WARNING
+
     console.print(f"[bold]Verify[/]  {escape(result.python)}")
     for check in result.checks:
         mark = _MARKS["ok" if check.ok else check.severity]

@@ -5,7 +5,7 @@ The CLI builds a Report and hands it to exactly one renderer (human or JSON).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tvselect import __version__
 from tvselect.catalog import Catalog, Variant
@@ -13,7 +13,10 @@ from tvselect.engine import Decision
 from tvselect.facts import to_document
 from tvselect.install import InstallPlan, InstallResult
 from tvselect.messages import Reason
-from tvselect.verify import VerifyResult, verify_document
+
+if TYPE_CHECKING:
+    # Imported on the --verify path only: tvselect.verify is not needed to answer.
+    from tvselect.verify import VerifyResult
 
 SCHEMA_VERSION = 1
 
@@ -115,6 +118,8 @@ def report_document(report: Report) -> dict[str, Any]:
             "error": result.error,
         }
     if report.verification is not None:
+        from tvselect.verify import verify_document
+
         doc["verification"] = verify_document(report.verification)
     if report.explain:
         doc["candidates"] = [
