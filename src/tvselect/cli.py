@@ -311,6 +311,59 @@ def show(
     return ExitCode.OK
 
 
+@app.command(name="plan")
+def plan_(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH...",
+            help="Facts documents ('tvselect probe --json'): files, directories of them, '-' for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    workload: WorkloadOpt = "general",
+    branch: BranchOpt = "auto",
+    cpu_only: CpuOnlyOpt = False,
+    json_: JsonOpt = False,
+    catalog_path: CatalogOpt = None,
+) -> int:
+    """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
+
+    Reads one facts document per file, or JSON Lines (one per line). A document that cannot
+    be read is reported on stderr with its file and line, and left out. Exit status 0 when
+    every host is served, 3 when some are not, 2 for bad input.
+    """
+    from tvselect.engine import Options
+    from tvselect.fleet_input import expand_paths, read_entries
+    from tvselect.plan import plan
+    from tvselect.progress import with_progress
+
+    catalog = _load(catalog_path)
+    options = Options(
+        workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only
+    )
+    files = expand_paths(paths or ())
+    if not files:
+        raise BadInputError(f"no *.json or *.jsonl file in {', '.join(paths or ())}")
+    entries = with_progress(
+        read_entries(files, sys.stdin), enabled=not json_ and sys.stderr.isatty(), label="reading facts"
+    )
+    result = plan(entries, catalog, options)
+    for bad in result.invalid:
+        _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
+    if result.totals.hosts == 0:
+        raise BadInputError("no readable facts document in the input")
+    if json_:
+        from tvselect.plan import plan_document
+
+        print_json(plan_document(result))
+    else:
+        from tvselect.render_plan import render_plan
+
+        render_plan(result)
+    return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (documented in --help)."""
     # typer vendors click from 0.28 on; the version range in pyproject.toml pins this path.
