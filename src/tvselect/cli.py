@@ -16,6 +16,7 @@ from tvselect.errors import BadInputError, ExitCode, TvselectError
 
 if TYPE_CHECKING:
     from tvselect.catalog import Catalog
+    from tvselect.engine import Decision
     from tvselect.facts import Facts
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
@@ -170,6 +171,20 @@ def choose(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     facts_path: FactsOpt = None,
+    nfd: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd",
+            metavar="PATH",
+            help="Write the choice as Node Feature Discovery labels to this file (removed on no-match).",
+        ),
+    ] = None,
+    nfd_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd-expiry", metavar="DURATION", help="With --nfd: labels expire after this (30m, 12h, 7d)."
+        ),
+    ] = None,
     debug: DebugOpt = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -187,6 +202,12 @@ def choose(
         check_org(org)
     if (directory is not None or dry_run) and not install:
         raise BadInputError("--dir and --dry-run go with --install")
+    if nfd_expiry is not None and nfd is None:
+        raise BadInputError("--nfd-expiry goes with --nfd PATH")
+    if nfd_expiry is not None:
+        from tvselect.nfd import parse_duration
+
+        parse_duration(nfd_expiry)
     catalog = _load(catalog_path)
     options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only)
     facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
@@ -207,11 +228,28 @@ def choose(
         from tvselect.render_human import render_report
 
         render_report(report)
+    if nfd is not None:
+        _write_nfd(nfd, nfd_expiry, decision, catalog)
     if decision.status == NO_MATCH:
         return ExitCode.NO_MATCH
     if result is not None and not result.ok:
         return ExitCode.INSTALL_FAILED
     return ExitCode.OK
+
+
+def _write_nfd(path: str, expiry: str | None, decision: Decision, catalog: Catalog) -> None:
+    """Write the decision's NFD labels to `path`, or on no-match remove the file written before."""
+    import datetime as dt
+
+    from tvselect.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
+
+    labels = nfd_labels(decision, catalog)
+    if not labels:
+        if remove_nfd(path):
+            print(f"tvselect: removed {path}: no variant runs here, so no label", file=sys.stderr)
+        return
+    until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
+    write_nfd(path, render_nfd(labels, until))
 
 
 @app.command()
