@@ -15,7 +15,7 @@ import pytest
 from tvselect.catalog import Catalog, load_catalog
 from tvselect.engine import Options, select
 from tvselect.errors import BadInputError, ExitCode
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts, to_document
+from tvselect.facts import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts, to_document
 from tvselect.fleet_input import Entry, expand_paths, read_entries
 from tvselect.plan import machine_kind, plan, plan_document
 from tvselect.progress import with_progress
@@ -132,6 +132,46 @@ def test_cached_line_reading_finds_the_top_level_host(
     assert [e.error for e in entries] == [None, None]
     assert [e.facts.host for e in entries if e.facts] == [expected, expected]
     assert entries[0].facts == entries[1].facts
+
+
+def _gpus_with(uuids: tuple[str | None, ...], excluded: tuple[str | None, ...]) -> Facts:
+    facts = _facts(HASWELL, tuple((9, 0) for _ in uuids), "h")
+    gpus = tuple(replace(g, uuid=u) for g, u in zip(facts.gpu.gpus, uuids, strict=True))
+    gone = tuple(ExcludedGpu(10 + i, None, u, "CUDA_VISIBLE_DEVICES") for i, u in enumerate(excluded))
+    return replace(facts, gpu=replace(facts.gpu, gpus=gpus, excluded=gone))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(("GPU-a", "GPU-b"), ("GPU-c", "GPU-d"), id="gpu-uuids"),
+        pytest.param(("GPU-a", None), ("GPU-c", None), id="some-null"),
+        pytest.param(('GPU-"q"', "GPU-\\x"), ("GPU-e", "GPU-f"), id="escaped"),
+    ],
+)
+@pytest.mark.parametrize(
+    "excluded", [(), ("GPU-x",), (None,)], ids=["none-excluded", "excluded", "excluded-null"]
+)
+def test_cached_lines_keep_each_hosts_gpu_uuids(
+    tmp_path: Path,
+    first: tuple[str | None, ...],
+    second: tuple[str | None, ...],
+    excluded: tuple[str | None, ...],
+) -> None:
+    # The second host's excluded GPU (if any) has another UUID, or one where the first had null.
+    one = _gpus_with(first, excluded)
+    two = _gpus_with(second, ("GPU-y",) if excluded else ())
+    path = tmp_path / "f.jsonl"
+    path.write_text(_line(one) + _line(two) + _line(one))
+    entries = list(read_entries((str(path),), io.StringIO()))
+    assert [e.facts for e in entries] == [one, two, one]
+
+
+def test_cached_lines_keep_gpus_when_only_excluded_have_uuids(tmp_path: Path) -> None:
+    one, two = _gpus_with((None, None), ("GPU-x",)), _gpus_with((None, None), ("GPU-y",))
+    path = tmp_path / "f.jsonl"
+    path.write_text(_line(one) + _line(two))
+    assert [e.facts for e in read_entries((str(path),), io.StringIO())] == [one, two]
 
 
 def test_pretty_printed_documents_one_after_another(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ Facts or why it could not be read. Nothing is dropped: a bad line is an Entry wi
 error, and the caller decides what to say about it.
 
 JSON Lines files of many hosts of few kinds are read fast: a line's text with its `host`
-value cut out is the cache key of its Facts, so `json.loads` and `from_document` run once
-per kind of machine instead of once per host.
+and GPU `uuid` values cut out is the cache key of its Facts, so `json.loads` and
+`from_document` run once per kind of machine instead of once per host.
 """
 
 from __future__ import annotations
@@ -16,20 +16,19 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from tvselect.errors import BadInputError
-from tvselect.facts import Facts, from_document
+from tvselect.facts import ExcludedGpu, Facts, Gpu, from_document
 
 STDIN = "-"
 SUFFIXES = (".json", ".jsonl")
 STDIN_NAME = "<stdin>"
 
-# The top-level `"host": "..."` or `"host": null` of a compact document. The match is only
-# trusted after a parse shows it is the top-level key (see _LineReader.read).
-_HOST = re.compile(r'"host"\s*:\s*("(?:[^"\\]|\\.)*"|null)')
-_SENTINEL = "\x00tvselect-host\x00"
-_SENTINEL_JSON = json.dumps(_SENTINEL)
+# The value of every `"host"` and `"uuid"` key of a line: the values that tell machines of
+# one kind apart. Where each one goes is only trusted after a parse (see _LineReader).
+_CUT = re.compile(r'"(host|uuid)"\s*:\s*("(?:[^"\\]|\\.)*"|null)')
+_PLACEHOLDER_PREFIX = "\x00tvselect-"
 _CACHE_LIMIT = 4096
 
 
@@ -167,46 +166,124 @@ def _problem(message: str, where: str) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What one kind of line parses to, and where its cut-out values go."""
+
+    facts: Facts
+    """The line's facts, with placeholders where host and GPU UUIDs go."""
+    host_slot: int | None
+    """Which cut-out value is the top-level host; None when the document has no host."""
+    gpu_slots: tuple[int, ...]
+    """For each GPU, which cut-out value is its UUID (-1: none)."""
+    excluded_slots: tuple[int, ...]
+    """For each excluded GPU, which cut-out value is its UUID (-1: none)."""
+
+
+def _placeholder(k: int) -> str:
+    return f"\x00tvselect-{k}\x00"
+
+
+def _slot(value: str | None) -> int:
+    if value is None or not value.startswith(_PLACEHOLDER_PREFIX):
+        return -1
+    return int(value[len(_PLACEHOLDER_PREFIX) : -1])
+
+
+def _decode(raw: str) -> str | None:
+    if raw == "null":
+        return None
+    if "\\" not in raw:
+        return raw[1:-1]
+    value: str = json.loads(raw)
+    return value
+
+
+_G = TypeVar("_G", Gpu, ExcludedGpu)
+
+
+def _with_uuids(items: tuple[_G, ...], slots: tuple[int, ...], values: list[str]) -> tuple[_G, ...]:
+    """`items` with each UUID taken from `values` as `slots` say; `items` itself when no slot is used."""
+    if not slots:
+        return items
+    return tuple(
+        item if k < 0 else replace(item, uuid=_decode(values[k]))
+        for item, k in zip(items, slots, strict=True)
+    )
+
+
 class _LineReader:
-    """Reads one JSON Lines line, caching the Facts of each kind of line (host cut out)."""
+    """Reads JSON Lines lines, parsing each kind of line once.
+
+    The values of every `"host"` and `"uuid"` key are cut out of the line's text and the
+    rest is the cache key. On a miss, the key is parsed with numbered placeholders in their
+    place, which shows where each value goes (the top-level host, which GPU's UUID, or a
+    place the facts never read); a hit puts this line's values there.
+    """
 
     def __init__(self) -> None:
-        self.cache: dict[str, Facts] = {}
+        self.cache: dict[str, _Kind | None] = {}
+        self.placeholders: list[str] = []
 
     def read(self, line: str, source: str, number: int) -> Entry:
-        match = _HOST.search(line)
-        if match is None:
+        pieces: list[str] = []
+        values: list[str] = []
+        position = 0
+        for match in _CUT.finditer(line):
+            if len(values) == len(self.placeholders):
+                self.placeholders.append(json.dumps(_placeholder(len(values))))
+            pieces.append(line[position : match.start(2)])
+            pieces.append(self.placeholders[len(values)])
+            values.append(match.group(2))
+            position = match.end(2)
+        if not values:
             return self._parse(line, source, number)
-        key = line[: match.start(1)] + _SENTINEL_JSON + line[match.end(1) :]
-        facts = self.cache.get(key)
-        if facts is None:
-            facts = self._kind(key)
-            if facts is None:
-                return self._parse(line, source, number)
+        pieces.append(line[position:])
+        key = "".join(pieces)
+        if key in self.cache:
+            kind = self.cache[key]
+        else:
+            kind = self._kind(key)
             if len(self.cache) >= _CACHE_LIMIT:
                 self.cache.clear()
-            self.cache[key] = facts
-        raw = match.group(1)
-        if raw == "null":
-            host = None
-        elif "\\" not in raw:
-            host = raw[1:-1]
-        else:
-            host = json.loads(raw)
+            self.cache[key] = kind
+        if kind is None:
+            return self._parse(line, source, number)
+        facts = kind.facts
+        host = None if kind.host_slot is None else _decode(values[kind.host_slot])
+        if kind.gpu_slots or kind.excluded_slots:
+            gpu = facts.gpu
+            gpu = replace(
+                gpu,
+                gpus=_with_uuids(gpu.gpus, kind.gpu_slots, values),
+                excluded=_with_uuids(gpu.excluded, kind.excluded_slots, values),
+            )
+            return Entry(source, number, replace(facts, host=host, gpu=gpu), None)
         return Entry(source, number, replace(facts, host=host), None)
 
-    def _kind(self, key: str) -> Facts | None:
-        """The facts of a line whose host is the sentinel; None unless that is the top-level host."""
+    def _kind(self, key: str) -> _Kind | None:
+        """The parse of a key; None when it is not a valid facts document (the full parse says why)."""
         try:
             document = json.loads(key)
         except ValueError:
             return None
-        if not isinstance(document, dict) or document.get("host") != _SENTINEL:
+        if not isinstance(document, dict):
+            return None
+        host_slot = _slot(document.get("host")) if "host" in document else None
+        if host_slot == -1:
             return None
         try:
-            return from_document({**document, "host": None}, "<line>")
+            facts = from_document({**document, "host": None}, "<line>")
         except BadInputError:
             return None
+        gpu_slots = tuple(_slot(g.uuid) for g in facts.gpu.gpus)
+        excluded_slots = tuple(_slot(e.uuid) for e in facts.gpu.excluded)
+        return _Kind(
+            facts=facts,
+            host_slot=host_slot,
+            gpu_slots=gpu_slots if any(k >= 0 for k in gpu_slots) else (),
+            excluded_slots=excluded_slots if any(k >= 0 for k in excluded_slots) else (),
+        )
 
     def _parse(self, line: str, source: str, number: int) -> Entry:
         try:

@@ -6,7 +6,7 @@ machine once with the engine, and groups the hosts by the answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -106,12 +106,26 @@ def host_name(entry: Entry) -> str:
     return f"{entry.source}:{entry.line}"
 
 
+def _kind_key(facts: Facts) -> Hashable:
+    """A cheap key equal for two facts exactly when their machine_kind is equal."""
+    gpu = facts.gpu
+    return (
+        facts.cpu,
+        gpu.source,
+        tuple((g.index, g.name, g.capability, g.memory_mib, g.mig) for g in gpu.gpus),
+        tuple((e.index, e.name, e.reason) for e in gpu.excluded),
+        gpu.driver_version,
+        gpu.cuda_driver_version,
+        gpu.unavailable_reason,
+    )
+
+
 def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan:
     """Decide every host of `documents` (each kind of machine once) and group them by the answer."""
-    decisions: dict[Facts, Decision] = {}
-    last: tuple[Facts, Decision] | None = None
+    # For each kind: the variant chosen, or the unserved group's key (reason text, then codes).
+    answers: dict[Hashable, Variant | tuple[str, ...]] = {}
     served: dict[Variant, list[str]] = {}
-    unserved: dict[tuple[str, ...], tuple[str, list[str]]] = {}
+    unserved: dict[tuple[str, ...], list[str]] = {}
     invalid: list[InvalidDocument] = []
     hosts = 0
     for entry in documents:
@@ -120,28 +134,21 @@ def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan
             invalid.append(InvalidDocument(entry.source, entry.line, entry.error or "unreadable"))
             continue
         hosts += 1
-        if last is not None and facts.cpu is last[0].cpu and facts.gpu is last[0].gpu:
-            decision = last[1]  # the common case in JSON Lines: same kind as the line before
-        else:
-            kind = machine_kind(facts)
-            found = decisions.get(kind)
-            if found is None:
-                found = decisions[kind] = select(kind, catalog, options)
-            decision = found
-            last = (facts, decision)
+        key = _kind_key(facts)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = _answer(select(machine_kind(facts), catalog, options))
         name = host_name(entry)
-        if decision.variant is not None:
-            served.setdefault(decision.variant, []).append(name)
+        if isinstance(answer, Variant):
+            served.setdefault(answer, []).append(name)
         else:
-            codes = tuple(r.code for r in decision.reasons)
-            text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
-            unserved.setdefault((text, *codes), (text, []))[1].append(name)
+            unserved.setdefault(answer, []).append(name)
     packages = sorted(
         (PackageHosts(variant, tuple(names)) for variant, names in served.items()),
         key=lambda p: (-len(p.hosts), p.variant.package, p.variant.branch),
     )
     groups = sorted(
-        (UnservedHosts(text, key[1:], tuple(names)) for key, (text, names) in unserved.items()),
+        (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
         key=lambda u: (-len(u.hosts), u.reason),
     )
     served_count = sum(len(p.hosts) for p in packages)
@@ -156,9 +163,16 @@ def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan
             unserved=hosts - served_count,
             invalid=len(invalid),
             packages=len(packages),
-            kinds=len(decisions),
+            kinds=len(answers),
         ),
     )
+
+
+def _answer(decision: Decision) -> Variant | tuple[str, ...]:
+    if decision.variant is not None:
+        return decision.variant
+    text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
+    return (text, *(r.code for r in decision.reasons))
 
 
 def plan_document(result: Plan) -> dict[str, Any]:
