@@ -325,11 +325,49 @@ def test_plan_document_shape(catalog: Catalog) -> None:
     }
 
 
-@pytest.mark.parametrize("enabled", [False, True], ids=["disabled", "enabled-but-fast"])
-def test_progress_passes_every_item_through(enabled: bool) -> None:
-    assert list(with_progress(range(1000), enabled=enabled, label="x", clock=lambda: 0.0)) == list(
-        range(1000)
+@pytest.mark.parametrize(
+    ("enabled", "seconds_per_tick", "shown"),
+    [
+        pytest.param(False, 10.0, False, id="disabled"),
+        pytest.param(True, 0.0, False, id="enabled-but-fast"),
+        pytest.param(True, 10.0, True, id="enabled-and-slow"),
+    ],
+)
+def test_progress_shows_only_when_slow(
+    monkeypatch: pytest.MonkeyPatch, enabled: bool, seconds_per_tick: float, shown: bool
+) -> None:
+    import tvselect.progress
+
+    class Bar:
+        def __init__(self) -> None:
+            self.completed = 0
+            self.stopped = False
+
+        def update(self, task: object, completed: int) -> None:
+            self.completed = completed
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    bars: list[Bar] = []
+
+    def start(label: str) -> tuple[Bar, None]:
+        bars.append(Bar())
+        return bars[-1], None
+
+    monkeypatch.setattr(tvselect.progress, "_start", start)
+    ticks = iter(range(10_000))
+    items = with_progress(
+        range(1000), enabled=enabled, label="x", clock=lambda: next(ticks) * seconds_per_tick
     )
+    assert list(items) == list(range(1000))
+    assert [(b.completed, b.stopped) for b in bars] == ([(1000, True)] if shown else [])
+
+
+def test_progress_bar_really_draws_with_rich() -> None:
+    ticks = iter(range(10_000))
+    items = with_progress(range(600), enabled=True, label="x", clock=lambda: next(ticks) * 10.0)
+    assert list(items) == list(range(600))
 
 
 # --- the command line --------------------------------------------------------------------
