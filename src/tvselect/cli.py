@@ -16,6 +16,7 @@ from tvselect.errors import BadInputError, ExitCode, TvselectError
 
 if TYPE_CHECKING:
     from tvselect.catalog import Catalog
+    from tvselect.engine import Decision
     from tvselect.facts import Facts
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
@@ -174,6 +175,20 @@ def choose(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     facts_path: FactsOpt = None,
+    nfd: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd",
+            metavar="PATH",
+            help="Write the choice as Node Feature Discovery labels to this file (removed on no-match).",
+        ),
+    ] = None,
+    nfd_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd-expiry", metavar="DURATION", help="With --nfd: labels expire after this (30m, 12h, 7d)."
+        ),
+    ] = None,
     debug: DebugOpt = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -193,6 +208,12 @@ def choose(
         raise BadInputError("--dir and --dry-run go with --install")
     if verify_ and (not install or dry_run):
         raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
+    if nfd_expiry is not None and nfd is None:
+        raise BadInputError("--nfd-expiry goes with --nfd PATH")
+    if nfd_expiry is not None:
+        from tvselect.nfd import parse_duration
+
+        parse_duration(nfd_expiry)
     catalog = _load(catalog_path)
     options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only)
     facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
@@ -221,6 +242,8 @@ def choose(
         from tvselect.render_human import render_report
 
         render_report(report)
+    if nfd is not None:
+        _write_nfd(nfd, nfd_expiry, decision, catalog)
     if decision.status == NO_MATCH:
         return ExitCode.NO_MATCH
     if result is not None and not result.ok:
@@ -228,6 +251,21 @@ def choose(
     if verification is not None and not verification.ok:
         return ExitCode.VERIFY_FAILED
     return ExitCode.OK
+
+
+def _write_nfd(path: str, expiry: str | None, decision: Decision, catalog: Catalog) -> None:
+    """Write the decision's NFD labels to `path`, or on no-match remove the file written before."""
+    import datetime as dt
+
+    from tvselect.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
+
+    labels = nfd_labels(decision, catalog)
+    if not labels:
+        if remove_nfd(path):
+            print(f"tvselect: removed {path}: no variant runs here, so no label", file=sys.stderr)
+        return
+    until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
+    write_nfd(path, render_nfd(labels, until))
 
 
 @app.command()
@@ -369,6 +407,59 @@ def verify(
 
         render_verify(result)
     return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED
+
+
+@app.command(name="plan")
+def plan_(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="PATH...",
+            help="Facts documents ('tvselect probe --json'): files, directories of them, '-' for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    workload: WorkloadOpt = "general",
+    branch: BranchOpt = "auto",
+    cpu_only: CpuOnlyOpt = False,
+    json_: JsonOpt = False,
+    catalog_path: CatalogOpt = None,
+) -> int:
+    """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
+
+    Reads one facts document per file, or JSON Lines (one per line). A document that cannot
+    be read is reported on stderr with its file and line, and left out. Exit status 0 when
+    every host is served, 3 when some are not, 2 for bad input.
+    """
+    from tvselect.engine import Options
+    from tvselect.fleet_input import expand_paths, read_entries
+    from tvselect.plan import plan
+    from tvselect.progress import with_progress
+
+    catalog = _load(catalog_path)
+    options = Options(
+        workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only
+    )
+    files = expand_paths(paths or ())
+    if not files:
+        raise BadInputError(f"no *.json or *.jsonl file in {', '.join(paths or ())}")
+    entries = with_progress(
+        read_entries(files, sys.stdin), enabled=not json_ and sys.stderr.isatty(), label="reading facts"
+    )
+    result = plan(entries, catalog, options)
+    for bad in result.invalid:
+        _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
+    if result.totals.hosts == 0:
+        raise BadInputError("no readable facts document in the input")
+    if json_:
+        from tvselect.plan import plan_document
+
+        print_json(plan_document(result))
+    else:
+        from tvselect.render_plan import render_plan
+
+        render_plan(result)
+    return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
 
 
 def _command_for(args: list[str]) -> typer.Typer:

@@ -1,0 +1,162 @@
+"""Kubernetes Node Feature Discovery: the chosen variant as node labels, in a features.d file.
+
+NFD's `local` source reads every file in `/etc/kubernetes/node-feature-discovery/features.d/`
+whose name does not start with a dot; each `name=value` line becomes a node label, and a
+`# +expiry-time=<RFC3339>` line makes the lines after it expire. The labels here are in
+the `tvselect.feature.node.kubernetes.io/` namespace, which NFD allows without extra
+configuration:
+
+    tvselect.feature.node.kubernetes.io/package=torchvision-python313-cuda12_9-sm90-avx512
+    tvselect.feature.node.kubernetes.io/branch=cuda-12_9
+    tvselect.feature.node.kubernetes.io/gpu-arch=sm90       (`none` for a CPU-only build)
+    tvselect.feature.node.kubernetes.io/cpu-isa=avx512
+    tvselect.feature.node.kubernetes.io/torchvision=0.24.0  (only when the branch's version is known)
+
+On no-match there are no labels: the caller removes the file, so that no stale label stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import re
+import tempfile
+
+from tvselect.catalog import Catalog
+from tvselect.engine import Decision
+from tvselect.errors import BadInputError
+
+NAMESPACE = "tvselect.feature.node.kubernetes.io/"
+NO_GPU_ARCH = "none"
+EMPTY_VALUE = "unknown"
+MAX_VALUE_LENGTH = 63
+
+_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)")
+_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9._-]")
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HASH_LENGTH = 8
+
+
+def is_label_value(value: str) -> bool:
+    """Whether `value` is a label value tvselect writes: 1-63 of [A-Za-z0-9._-], alphanumeric ends."""
+    return _VALUE.fullmatch(value) is not None
+
+
+def label_value(text: str) -> str:
+    """`text` as a valid label value: itself when it is one; otherwise sanitised deterministically.
+
+    Characters outside [A-Za-z0-9._-] become `-`; leading and trailing non-alphanumerics are
+    dropped; an empty result is `unknown`. A result longer than 63 characters keeps its first
+    54 and ends in `-` and 8 hex digits of the SHA-256 of `text`, so distinct texts stay distinct.
+    """
+    if is_label_value(text):
+        return text
+    cleaned = _NOT_ALLOWED.sub("-", text).strip("._-")
+    if len(cleaned) > MAX_VALUE_LENGTH:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_LENGTH]
+        head = cleaned[: MAX_VALUE_LENGTH - _HASH_LENGTH - 1].rstrip("._-")
+        cleaned = f"{head}-{digest}"
+    return cleaned or EMPTY_VALUE
+
+
+def nfd_labels(decision: Decision, catalog: Catalog) -> list[tuple[str, str]]:
+    """The (label name, value) pairs for the decision, in a fixed order; empty on no-match."""
+    variant = decision.variant
+    if variant is None:
+        return []
+    labels = [
+        ("package", variant.package),
+        ("branch", variant.branch),
+        ("gpu-arch", variant.gpu_arch or NO_GPU_ARCH),
+        ("cpu-isa", variant.cpu_isa),
+    ]
+    torchvision = catalog.branches[variant.branch].torchvision
+    if torchvision is not None:
+        labels.append(("torchvision", torchvision))
+    return [(NAMESPACE + name, label_value(value)) for name, value in labels]
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """A duration like `30m`, `12h` or `7d` (one positive integer and one unit of s, m, h, d).
+
+    BadInputError for anything else.
+    """
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise BadInputError(
+            f"--nfd-expiry {text!r}: give a whole number and one unit of s, m, h or d, like 30m, 12h or 7d"
+        )
+    return dt.timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def expiry_time(now: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+    """`now` plus `duration`, in UTC and to the second (what NFD's RFC 3339 directive carries)."""
+    return (now.astimezone(dt.timezone.utc) + duration).replace(microsecond=0)
+
+
+def render_nfd(labels: list[tuple[str, str]], expiry: dt.datetime | None) -> str:
+    """The features.d file text: the expiry directive when given, then one `name=value` line per label."""
+    lines = ["# Written by tvselect --nfd; rewritten on every run."]
+    if expiry is not None:
+        stamp = expiry.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines.insert(0, f"# +expiry-time={stamp}")
+    lines.extend(f"{name}={value}" for name, value in labels)
+    return "\n".join(lines) + "\n"
+
+
+def write_nfd(path: str, text: str) -> None:
+    """Replace the file at `path` with `text` atomically: a hidden temporary file in the same
+    directory (NFD ignores names starting with a dot), fsync, then os.replace.
+
+    BadInputError when the directory cannot be written.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise BadInputError(f"--nfd {path}: cannot write in {directory} ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fchmod(stream.fileno(), 0o644)
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise BadInputError(f"--nfd {path}: cannot write ({exc.strerror})") from None
+    _sync_directory(directory)
+
+
+def remove_nfd(path: str) -> bool:
+    """Remove the file at `path` if it is there; True when one was removed.
+
+    BadInputError when it is there and cannot be removed.
+    """
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise BadInputError(f"--nfd {path}: cannot remove the stale label file ({exc.strerror})") from None
+    _sync_directory(os.path.dirname(os.path.abspath(path)))
+    return True
+
+
+def _sync_directory(directory: str) -> None:
+    """Make a rename or removal in `directory` durable (best effort: not every filesystem allows it)."""
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)

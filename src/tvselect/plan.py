@@ -1,0 +1,211 @@
+"""Planning a fleet: which packages to build, for which hosts, and which hosts no build serves.
+
+`plan` is pure: it takes the entries read from the facts documents, decides each kind of
+machine once with the engine, and groups the hosts by the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tvselect.catalog import Catalog, Variant
+from tvselect.engine import Decision, Options, select
+from tvselect.facts import Facts
+from tvselect.fleet_input import Entry
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PackageHosts:
+    """One package to build and the hosts that need it."""
+
+    variant: Variant
+    """The variant (package and branch) to build."""
+    hosts: tuple[str, ...]
+    """The hosts it is for, in input order."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnservedHosts:
+    """Hosts on which no variant runs, for one reason."""
+
+    reason: str
+    """Why no variant runs there, in words (the engine's reasons joined by '; ')."""
+    codes: tuple[str, ...]
+    """The engine's reason codes behind that text."""
+    hosts: tuple[str, ...]
+    """The hosts, in input order."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidDocument:
+    """A facts document that could not be read, and was left out of the plan."""
+
+    source: str
+    """The file it came from, or `<stdin>`."""
+    line: int
+    """The line it starts on (1-based)."""
+    error: str
+    """What is wrong with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The counts of a plan."""
+
+    hosts: int
+    """Hosts planned for (valid documents)."""
+    served: int
+    """Hosts a package was chosen for."""
+    unserved: int
+    """Hosts no variant runs on."""
+    invalid: int
+    """Documents that could not be read."""
+    packages: int
+    """Distinct packages (package and branch) to build."""
+    kinds: int
+    """Distinct kinds of machine, each decided once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a fleet needs built, and what it cannot have."""
+
+    options: Options
+    """The options every host was decided under."""
+    packages: tuple[PackageHosts, ...]
+    """Packages to build, most hosts first, then by package and branch name."""
+    unserved: tuple[UnservedHosts, ...]
+    """Hosts with no runnable variant, grouped by reason, most hosts first."""
+    invalid: tuple[InvalidDocument, ...]
+    """Documents left out, in input order."""
+    totals: Totals
+    """The counts."""
+
+
+def machine_kind(facts: Facts) -> Facts:
+    """`facts` without what tells machines of one kind apart: host name, GPU UUIDs, probe notes.
+
+    The engine reads none of these, so every machine of one kind gets the same decision.
+    """
+    gpu = facts.gpu
+    gpus = tuple(replace(g, uuid=None) for g in gpu.gpus) if any(g.uuid for g in gpu.gpus) else gpu.gpus
+    excluded = gpu.excluded
+    if any(e.uuid for e in excluded):
+        excluded = tuple(replace(e, uuid=None) for e in excluded)
+    return replace(facts, host=None, gpu=replace(gpu, gpus=gpus, excluded=excluded, notes=()))
+
+
+def host_name(entry: Entry) -> str:
+    """The entry's host name, or `SOURCE:LINE` when its document names none."""
+    if entry.facts is not None and entry.facts.host:
+        return entry.facts.host
+    return f"{entry.source}:{entry.line}"
+
+
+def _kind_key(facts: Facts) -> Hashable:
+    """A cheap key equal for two facts exactly when their machine_kind is equal."""
+    gpu = facts.gpu
+    return (
+        facts.cpu,
+        gpu.source,
+        tuple((g.index, g.name, g.capability, g.memory_mib, g.mig) for g in gpu.gpus),
+        tuple((e.index, e.name, e.reason) for e in gpu.excluded),
+        gpu.driver_version,
+        gpu.cuda_driver_version,
+        gpu.unavailable_reason,
+    )
+
+
+def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan:
+    """Decide every host of `documents` (each kind of machine once) and group them by the answer."""
+    # For each kind: the variant chosen, or the unserved group's key (reason text, then codes).
+    answers: dict[Hashable, Variant | tuple[str, ...]] = {}
+    served: dict[Variant, list[str]] = {}
+    unserved: dict[tuple[str, ...], list[str]] = {}
+    invalid: list[InvalidDocument] = []
+    hosts = 0
+    for entry in documents:
+        facts = entry.facts
+        if facts is None:
+            invalid.append(InvalidDocument(entry.source, entry.line, entry.error or "unreadable"))
+            continue
+        hosts += 1
+        key = _kind_key(facts)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = _answer(select(machine_kind(facts), catalog, options))
+        name = host_name(entry)
+        if isinstance(answer, Variant):
+            served.setdefault(answer, []).append(name)
+        else:
+            unserved.setdefault(answer, []).append(name)
+    packages = sorted(
+        (PackageHosts(variant, tuple(names)) for variant, names in served.items()),
+        key=lambda p: (-len(p.hosts), p.variant.package, p.variant.branch),
+    )
+    groups = sorted(
+        (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
+        key=lambda u: (-len(u.hosts), u.reason),
+    )
+    served_count = sum(len(p.hosts) for p in packages)
+    return Plan(
+        options=options,
+        packages=tuple(packages),
+        unserved=tuple(groups),
+        invalid=tuple(invalid),
+        totals=Totals(
+            hosts=hosts,
+            served=served_count,
+            unserved=hosts - served_count,
+            invalid=len(invalid),
+            packages=len(packages),
+            kinds=len(answers),
+        ),
+    )
+
+
+def _answer(decision: Decision) -> Variant | tuple[str, ...]:
+    if decision.variant is not None:
+        return decision.variant
+    text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
+    return (text, *(r.code for r in decision.reasons))
+
+
+def plan_document(result: Plan) -> dict[str, Any]:
+    """The JSON object `tvselect plan --json` prints (schema version 1)."""
+    options = result.options
+    totals = result.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "workload": options.workload,
+        "requested_branch": options.branch,
+        "cpu_only": options.cpu_only,
+        "packages": [
+            {
+                "package": p.variant.package,
+                "branch": p.variant.branch,
+                "gpu_arch": p.variant.gpu_arch,
+                "cpu_isa": p.variant.cpu_isa,
+                "hosts": list(p.hosts),
+                "count": len(p.hosts),
+            }
+            for p in result.packages
+        ],
+        "unserved": [
+            {"reason": u.reason, "codes": list(u.codes), "hosts": list(u.hosts), "count": len(u.hosts)}
+            for u in result.unserved
+        ],
+        "invalid": [{"source": i.source, "line": i.line, "error": i.error} for i in result.invalid],
+        "totals": {
+            "hosts": totals.hosts,
+            "served": totals.served,
+            "unserved": totals.unserved,
+            "invalid": totals.invalid,
+            "packages": totals.packages,
+            "kinds": totals.kinds,
+        },
+    }

@@ -1,0 +1,55 @@
+"""A fleet plan, for a person, with rich. Imported only on the path that prints for a person."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tvselect.plan import Plan
+
+HOSTS_SHOWN = 3
+
+
+def _hosts(hosts: tuple[str, ...]) -> str:
+    shown = ", ".join(hosts[:HOSTS_SHOWN])
+    more = len(hosts) - HOSTS_SHOWN
+    return escape(shown + (f", … ({more} more)" if more > 0 else ""))
+
+
+def render_plan(result: Plan) -> None:
+    """The plan: packages to build, hosts no variant serves, and the totals."""
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    totals = result.totals
+    if result.packages:
+        table = Table(title="Packages to build", title_justify="left", show_lines=False)
+        table.add_column("Package")
+        table.add_column("Branch")
+        table.add_column("Hosts", justify="right")
+        table.add_column("For example")
+        for item in result.packages:
+            count, hosts = str(len(item.hosts)), _hosts(item.hosts)
+            table.add_row(escape(item.variant.package), escape(item.variant.branch), count, hosts)
+        console.print(table)
+    else:
+        console.print("[bold]Packages to build[/]: none")
+    if result.unserved:
+        console.print()
+        table = Table(title="Hosts with no runnable variant", title_justify="left")
+        table.add_column("Why")
+        table.add_column("Hosts", justify="right")
+        table.add_column("For example")
+        for group in result.unserved:
+            table.add_row(escape(group.reason), str(len(group.hosts)), _hosts(group.hosts))
+        console.print(table)
+    console.print()
+    line = (
+        f"[bold]{totals.hosts}[/] hosts ({totals.kinds} kinds of machine): "
+        f"[green]{totals.served} served[/] by {totals.packages} packages, "
+        + (f"[red]{totals.unserved} unserved[/]" if totals.unserved else "0 unserved")
+    )
+    if totals.invalid:
+        line += f"; [yellow]{totals.invalid} documents could not be read[/] (listed on stderr)"
+    console.print(line)
