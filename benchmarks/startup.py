@@ -90,11 +90,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--cpuinfo", default="/proc/cpuinfo", help="the file for --cpuinfo FILE (default: this machine's)")
+    parser.add_argument("--tvselect", help="the tvselect executable (default: the one beside this interpreter)")
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
 
     python = sys.executable
-    script = shutil.which("tvselect", path=str(Path(python).parent))
+    script = args.tvselect or shutil.which("tvselect", path=str(Path(python).parent))
     tvselect = (script,) if script else (python, "-m", "tvselect")
     gpu = Path("/proc/driver/nvidia").exists() and shutil.which("nvidia-smi") is not None
     samples = measure(commands(python, tvselect, args.cpuinfo, gpu), rounds)
