@@ -1,0 +1,24 @@
+"""The benchmark scripts run once in quick mode, so that they cannot rot (no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    "script,expected",
+    [("startup.py", "json (simulated) / import typer <= 1.3"), ("engine.py", "decisions in")],
+    ids=["startup", "engine"],
+)
+def test_benchmark_runs_in_quick_mode(script: str, expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--quick"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout
