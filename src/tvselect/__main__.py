@@ -1,3 +1,3 @@
-from tvselect.cli import main
+from tvselect.console import run
 
-raise SystemExit(main())
+run()
