@@ -136,7 +136,7 @@ def test_cached_line_reading_finds_the_top_level_host(
 
 def _gpus_with(uuids: tuple[str | None, ...], excluded: tuple[str | None, ...]) -> Facts:
     facts = _facts(HASWELL, tuple((9, 0) for _ in uuids), "h")
-    gpus = tuple(replace(g, uuid=u) for g, u in zip(facts.gpu.gpus, uuids, strict=True))
+    gpus = tuple(g._replace(uuid=u) for g, u in zip(facts.gpu.gpus, uuids, strict=True))
     gone = tuple(ExcludedGpu(10 + i, None, u, "CUDA_VISIBLE_DEVICES") for i, u in enumerate(excluded))
     return replace(facts, gpu=replace(facts.gpu, gpus=gpus, excluded=gone))
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 Capability = tuple[int, int]
 
-_DOTTED = re.compile(r"(\d{1,2})\.(\d)")
-_SM = re.compile(r"(?:sm_?)?(\d{2,3})")
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def parse_capability(text: str) -> Capability | None:
@@ -16,12 +15,13 @@ def parse_capability(text: str) -> Capability | None:
     Returns None when the text is not one of those forms.
     """
     value = text.strip().lower()
-    match = _DOTTED.fullmatch(value)
-    if match:
-        return int(match.group(1)), int(match.group(2))
-    match = _SM.fullmatch(value)
-    if match:
-        digits = match.group(1)
+    major, dot, minor = value.partition(".")
+    if dot:
+        if 1 <= len(major) <= 2 and len(minor) == 1 and _ascii_digits(major) and _ascii_digits(minor):
+            return int(major), int(minor)
+        return None
+    digits = value.removeprefix("sm").removeprefix("_") if value.startswith("sm") else value
+    if 2 <= len(digits) <= 3 and _ascii_digits(digits):
         return int(digits[:-1]), int(digits[-1])
     return None
 
@@ -36,12 +36,9 @@ def sm_name(cap: Capability) -> str:
     return f"sm{cap[0]}{cap[1]}"
 
 
-_VERSION = re.compile(r"\d+(?:\.\d+)*")
-
-
 def parse_version(text: str) -> tuple[int, ...] | None:
     """`550.54.14` -> (550, 54, 14); None when the text is not dotted integers."""
-    value = text.strip()
-    if not _VERSION.fullmatch(value):
+    parts = text.strip().split(".")
+    if not all(_ascii_digits(part) for part in parts):
         return None
-    return tuple(int(part) for part in value.split("."))
+    return tuple(int(part) for part in parts)

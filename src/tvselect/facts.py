@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tvselect.capability import Capability, format_capability, parse_capability
 from tvselect.errors import BadInputError
@@ -12,11 +12,12 @@ FACTS_SCHEMA_VERSION = 1
 FACTS_KIND = "tvselect.facts"
 
 
-@dataclass(frozen=True)
-class Gpu:
+# Gpu and ExcludedGpu are records inside the frozen GpuFacts: NamedTuples cost a tenth of a
+# frozen dataclass to define, and every run defines them (benchmarks/startup.py).
+class Gpu(NamedTuple):
     """One GPU that CUDA programs in this environment will see."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the NVML name
     """NVML / nvidia-smi index of the GPU."""
     name: str
     """Product name, e.g. `NVIDIA H100 80GB HBM3`."""
@@ -30,11 +31,10 @@ class Gpu:
     """Whether MIG mode is enabled, None when unknown."""
 
 
-@dataclass(frozen=True)
-class ExcludedGpu:
+class ExcludedGpu(NamedTuple):
     """A GPU the machine has but that does not count, and why."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the NVML name
     """NVML / nvidia-smi index of the GPU."""
     name: str | None
     """Product name, when known."""

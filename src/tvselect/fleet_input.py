@@ -207,7 +207,7 @@ def _with_uuids(items: tuple[_G, ...], slots: tuple[int, ...], values: list[str]
     if not slots:
         return items
     return tuple(
-        item if k < 0 else replace(item, uuid=_decode(values[k]))
+        item if k < 0 else item._replace(uuid=_decode(values[k]))
         for item, k in zip(items, slots, strict=True)
     )
 

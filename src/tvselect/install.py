@@ -11,12 +11,12 @@ from tvselect.errors import BadInputError
 ORG_PLACEHOLDER = "<org>"
 FLOX_INSTALL_HELP = "install flox first: https://flox.dev/docs/install-flox/"
 
-_ORG = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
+_ORG = r"[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 
 
 def check_org(org: str) -> str:
     """The org, if it is letters, digits, `-`, `_` and `.`, not starting with `-`; else BadInputError."""
-    if not _ORG.fullmatch(org) or org in (".", ".."):
+    if not re.fullmatch(_ORG, org) or org in (".", ".."):
         raise BadInputError(
             f"--org {org!r}: an org is letters, digits, '-', '_' and '.', and does not start with '-'"
         )

@@ -92,10 +92,10 @@ def machine_kind(facts: Facts) -> Facts:
     The engine reads none of these, so every machine of one kind gets the same decision.
     """
     gpu = facts.gpu
-    gpus = tuple(replace(g, uuid=None) for g in gpu.gpus) if any(g.uuid for g in gpu.gpus) else gpu.gpus
+    gpus = tuple(g._replace(uuid=None) for g in gpu.gpus) if any(g.uuid for g in gpu.gpus) else gpu.gpus
     excluded = gpu.excluded
     if any(e.uuid for e in excluded):
-        excluded = tuple(replace(e, uuid=None) for e in excluded)
+        excluded = tuple(e._replace(uuid=None) for e in excluded)
     return replace(facts, host=None, gpu=replace(gpu, gpus=gpus, excluded=excluded, notes=()))
 
 
