@@ -214,9 +214,7 @@ def test_gpu_matching(
 
 
 def test_compatible_takes_newest_sm(catalog: Catalog) -> None:
-    only_80_86 = replace(
-        catalog, variants=tuple(v for v in catalog.variants if v.gpu_arch in ("sm80", "sm86"))
-    )
+    only_80_86 = catalog.with_variants(tuple(v for v in catalog.variants if v.gpu_arch in ("sm80", "sm86")))
     decision = select(machine(cpu(AVX512), "8.9"), only_80_86, Options())
     assert decision.variant is not None and decision.variant.gpu_arch == "sm86"
     assert decision.gpu_match == COMPATIBLE

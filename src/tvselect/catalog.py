@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from tvselect.capability import Capability, parse_capability, parse_version
@@ -87,8 +86,7 @@ class Variant(NamedTuple):
     """The CPU instruction set it is compiled for."""
 
 
-@dataclass(frozen=True, eq=False)
-class Catalog:
+class Catalog(NamedTuple):
     """Everything tvselect knows about the variants; read-only once loaded."""
 
     source: str
@@ -111,18 +109,24 @@ class Catalog:
     """Every compute capability NVIDIA has shipped, to reject ones that cannot exist."""
     variants: tuple[Variant, ...]
     """All variants, in catalog order."""
-    branches_of_package: Mapping[str, tuple[str, ...]] = field(init=False, compare=False)
-    """For each package name, the branches that build a package of that name."""
+    branches_of_package: Mapping[str, tuple[str, ...]]
+    """For each package name, the branches that build a package of that name (index_packages)."""
 
-    def __post_init__(self) -> None:
-        index: dict[str, list[str]] = {}
-        for variant in self.variants:
-            index.setdefault(variant.package, []).append(variant.branch)
-        object.__setattr__(self, "branches_of_package", {name: tuple(b) for name, b in index.items()})
+    def with_variants(self, variants: tuple[Variant, ...]) -> Catalog:
+        """This catalog with other variants (and the index that goes with them)."""
+        return self._replace(variants=variants, branches_of_package=index_packages(variants))
 
     def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
         """Variants of that package name (one per branch that builds it)."""
         return tuple(v for v in self.variants if v.package == package and branch in (None, v.branch))
+
+
+def index_packages(variants: tuple[Variant, ...]) -> dict[str, tuple[str, ...]]:
+    """For each package name, the branches that build a package of that name."""
+    index: dict[str, tuple[str, ...]] = {}
+    for variant in variants:
+        index[variant.package] = (*index.get(variant.package, ()), variant.branch)
+    return index
 
 
 def load_catalog(path: str | None = None) -> Catalog:
@@ -238,6 +242,7 @@ class _Checker:
             tegra_capabilities=tegra,
             known_capabilities=known,
             variants=variants,
+            branches_of_package=index_packages(variants),
         )
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:

@@ -6,8 +6,7 @@ the code here holds only the predicates that read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from typing import NamedTuple
 
 from tvselect.capability import Capability, format_capability, parse_version
@@ -72,8 +71,20 @@ class Alternative(NamedTuple):
     """Why it was not chosen, or what it would serve."""
 
 
-@dataclass(frozen=True, eq=False)
-class Decision:
+class DecisionInputs(NamedTuple):
+    """What a decision was made from, kept so that its explanation can be built on demand."""
+
+    facts: Facts
+    """The machine."""
+    catalog: Catalog
+    """The catalog."""
+    options: Options
+    """The caller's options."""
+    gpus: tuple[Gpu, ...]
+    """The GPUs being served: none when CPU-only was asked for."""
+
+
+class Decision(NamedTuple):
     """The engine's answer, with everything needed to explain it."""
 
     options: Options
@@ -92,18 +103,18 @@ class Decision:
     """What the caller should know but that did not stop the choice."""
     alternatives: tuple[Alternative, ...]
     """Runners-up, or on no-match the nearest things that do run."""
-    _context: _Context = field(repr=False, compare=False)
+    context: DecisionInputs
     """What the decision was made from; the explanation is built from it on demand."""
 
-    @cached_property
+    @property
     def verdicts(self) -> tuple[Verdict, ...]:
-        """One verdict per catalog variant, in catalog order (built on first use)."""
-        return _verdicts(self._context, self.variant)
+        """One verdict per catalog variant, in catalog order; built on each access, so keep it."""
+        return _verdicts(self.context, self.variant)
 
     @property
     def facts(self) -> Facts:
         """The facts the decision was made from."""
-        return self._context.facts
+        return self.context.facts
 
 
 def cubin_runs_on(arch: Capability, gpu: Capability, tegra: frozenset[Capability]) -> str | None:
@@ -237,16 +248,7 @@ def _check_options(catalog: Catalog, options: Options) -> None:
         raise BadInputError(f"unknown branch '{options.branch}' (choose from {', '.join(catalog.branches)})")
 
 
-class _Context(NamedTuple):
-    """What a decision was made from, kept so that its explanation can be built on demand."""
-
-    facts: Facts
-    catalog: Catalog
-    options: Options
-    gpus: tuple[Gpu, ...]
-
-
-def _staged(ctx: _Context) -> list[tuple[str, tuple[Reason, ...], str | None]]:
+def _staged(ctx: DecisionInputs) -> list[tuple[str, tuple[Reason, ...], str | None]]:
     """Every variant's status before ranking: not considered, cannot run, or runs (with match)."""
     catalog, facts, options, gpus = ctx.catalog, ctx.facts, ctx.options, ctx.gpus
     isa_reasons = {name: _isa_reasons(isa, facts.cpu) for name, isa in catalog.isas.items()}
@@ -282,7 +284,7 @@ def _staged(ctx: _Context) -> list[tuple[str, tuple[Reason, ...], str | None]]:
     return staged
 
 
-def _verdicts(ctx: _Context, winner: Variant | None) -> tuple[Verdict, ...]:
+def _verdicts(ctx: DecisionInputs, winner: Variant | None) -> tuple[Verdict, ...]:
     staged = _staged(ctx)
     if winner is None:
         return tuple(
@@ -307,7 +309,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     """Choose the variant for the machine described by `facts`, and say why."""
     _check_options(catalog, options)
     gpus = () if options.cpu_only else facts.gpu.gpus
-    ctx = _Context(facts, catalog, options, gpus)
+    ctx = DecisionInputs(facts, catalog, options, gpus)
     cpu = facts.cpu
     features = cpu.features
     isa_ok = {name: isa.arch == cpu.arch and isa.needs <= features for name, isa in catalog.isas.items()}
@@ -358,7 +360,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         + _exact_held_back(catalog, facts, options, arch_match, branch_ok, match),
         warnings=warnings,
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
-        _context=ctx,
+        context=ctx,
     )
 
 
@@ -451,7 +453,7 @@ def _why_chosen(
     return tuple(reasons)
 
 
-def _no_match(ctx: _Context, warnings: tuple[Reason, ...]) -> Decision:
+def _no_match(ctx: DecisionInputs, warnings: tuple[Reason, ...]) -> Decision:
     facts, catalog, options, gpus = ctx.facts, ctx.catalog, ctx.options, ctx.gpus
     tegra = catalog.tegra_capabilities
     reasons: list[Reason] = []
@@ -509,5 +511,5 @@ def _no_match(ctx: _Context, warnings: tuple[Reason, ...]) -> Decision:
         reasons=tuple(reasons),
         warnings=warnings,
         alternatives=tuple(alternatives),
-        _context=ctx,
+        context=ctx,
     )

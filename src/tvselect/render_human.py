@@ -141,8 +141,9 @@ def _explain_tree(report: Report) -> Tree:
         CANNOT_RUN: "Cannot run here",
         NOT_CONSIDERED: "Not considered",
     }
+    all_verdicts = decision.verdicts
     for status in (CHOSEN, RUNS, CANNOT_RUN, NOT_CONSIDERED):
-        verdicts = [v for v in decision.verdicts if v.status == status]
+        verdicts = [v for v in all_verdicts if v.status == status]
         if not verdicts:
             continue
         branch = tree.add(f"[bold]{titles[status]}[/] ({len(verdicts)})")
