@@ -196,6 +196,16 @@ def _branch_reasons(catalog: Catalog, facts: Facts) -> dict[str, tuple[Reason, .
     return result
 
 
+def _branch_ok(catalog: Catalog, facts: Facts) -> dict[str, bool]:
+    """The driver rule per branch as booleans: what `_branch_reasons` says, without building reasons."""
+    driver = parse_version(facts.gpu.driver_version or "")
+    cuda = parse_version(facts.gpu.cuda_driver_version or "")
+    return {
+        name: (driver is None or driver >= branch.min_driver) and (cuda is None or cuda[0] >= branch.cuda_major)
+        for name, branch in catalog.branches.items()
+    }
+
+
 class _Ranking:
     """Ranking keys of runnable variants: lower sorts first."""
 
@@ -320,27 +330,25 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
             if all(cubin_runs_on(arch.capability, g.capability, tegra) is None for g in gpus):
                 exact = all(arch.capability == g.capability for g in gpus)
                 arch_match[name] = EXACT if exact else COMPATIBLE
-        branch_ok = {name: not why for name, why in _branch_reasons(catalog, facts).items()}
+        branch_ok = _branch_ok(catalog, facts)
     else:
         branch_ok = dict.fromkeys(catalog.branches, True)
     want_cuda = bool(gpus)
     only_branch = options.branch
 
     ranking = _Ranking(catalog, options, cpu.arch)
+    variants = catalog.variants
     runnable: list[tuple[tuple[int, int, int, int], int]] = []
-    for position, variant in enumerate(catalog.variants):
-        sm = variant.gpu_arch
-        if (sm is not None) != want_cuda or (only_branch is not None and variant.branch != only_branch):
+    # The hot loop of fleet planning: tuple unpacking and dict lookups only.
+    for position, (_, branch, sm, isa) in enumerate(variants):
+        if (sm is not None) != want_cuda or (only_branch is not None and branch != only_branch):
             continue
-        if not isa_ok[variant.cpu_isa] or not branch_ok[variant.branch]:
-            continue
-        if sm is not None and sm not in arch_match:
-            continue
-        runnable.append((ranking.key(variant, arch_match[sm]), position))
+        if isa_ok[isa] and branch_ok[branch] and sm in arch_match:
+            runnable.append((ranking.key(variants[position], arch_match[sm]), position))
 
     warnings = _warnings(catalog, facts, gpus)
     if not runnable:
-        return _no_match(ctx, warnings)
+        return _no_match(ctx, warnings, isa_ok, arch_match, branch_ok)
 
     runnable.sort()
     winner_key, winner_pos = runnable[0]
@@ -453,7 +461,50 @@ def _why_chosen(
     return tuple(reasons)
 
 
-def _no_match(ctx: DecisionInputs, warnings: tuple[Reason, ...]) -> Decision:
+def _near_misses(
+    ctx: DecisionInputs,
+    isa_ok: dict[str, bool],
+    arch_match: dict[str | None, str | None],
+    branch_ok: dict[str, bool],
+) -> list[Reason]:
+    """Why the variants in scope that fail the fewest rules (CPU, GPU, driver) fail them."""
+    catalog, options, gpus = ctx.catalog, ctx.options, ctx.gpus
+    failing: list[tuple[int, Variant]] = []
+    for variant in catalog.variants:
+        if (variant.gpu_arch is not None) != bool(gpus):
+            continue
+        if options.branch is not None and variant.branch != options.branch:
+            continue
+        gpu_fails = variant.gpu_arch is not None and variant.gpu_arch not in arch_match
+        driver_fails = variant.gpu_arch is not None and not branch_ok[variant.branch]
+        failing.append((int(not isa_ok[variant.cpu_isa]) + int(gpu_fails) + int(driver_fails), variant))
+    if not failing:
+        return []
+    fewest = min(n for n, _ in failing)
+    branch_reasons = _branch_reasons(catalog, ctx.facts) if gpus else {}
+    reasons: list[Reason] = []
+    for n, variant in failing:
+        if n != fewest:
+            continue
+        why = _isa_reasons(catalog.isas[variant.cpu_isa], ctx.facts.cpu)
+        if variant.gpu_arch is not None:
+            why += _arch_reasons(catalog.gpu_archs[variant.gpu_arch], gpus, catalog.tegra_capabilities)[0]
+            why += branch_reasons[variant.branch]
+        for item in why:
+            if item not in reasons:
+                reasons.append(item)
+        if len(reasons) >= _NEAR_MISSES_SHOWN:
+            break
+    return reasons[:_NEAR_MISSES_SHOWN]
+
+
+def _no_match(
+    ctx: DecisionInputs,
+    warnings: tuple[Reason, ...],
+    isa_ok: dict[str, bool],
+    arch_match: dict[str | None, str | None],
+    branch_ok: dict[str, bool],
+) -> Decision:
     facts, catalog, options, gpus = ctx.facts, ctx.catalog, ctx.options, ctx.gpus
     tegra = catalog.tegra_capabilities
     reasons: list[Reason] = []
@@ -483,16 +534,7 @@ def _no_match(ctx: DecisionInputs, warnings: tuple[Reason, ...]) -> Decision:
                 why = reason("alt-per-gpu", index=gpu.index, cap=format_capability(gpu.capability))
                 alternatives.append(Alternative(alone, why))
     if not reasons:
-        # Near misses: the variants in scope that fail the fewest rules.
-        staged = _staged(ctx)
-        failing = [(len(fails), fails) for status, fails, _ in staged if status == CANNOT_RUN]
-        if failing:
-            fewest = min(n for n, _ in failing)
-            for n, fails in failing:
-                for item in fails if n == fewest else ():
-                    if item not in reasons:
-                        reasons.append(item)
-            del reasons[_NEAR_MISSES_SHOWN:]
+        reasons.extend(_near_misses(ctx, isa_ok, arch_match, branch_ok))
     if gpus and not options.cpu_only:
         cpu_only = select(facts, catalog, options._replace(cpu_only=True))
         if cpu_only.variant is not None:
