@@ -306,7 +306,7 @@ BAD = [
         ["--install", "--org", "acme", "--cpuinfo", "/nonexistent/cpuinfo"],
         "--cpuinfo /nonexistent/cpuinfo: cannot be read",
     ),
-    ("cpuinfo-empty", ["--install", "--org", "acme", "--cpuinfo", "{empty}"], "the file is empty"),
+    ("cpuinfo-empty", ["--install", "--org", "acme", "--cpuinfo", "{empty}"], "--cpuinfo {empty}: empty"),
     ("cpuinfo-binary", ["--install", "--org", "acme", "--cpuinfo", "{binary}"], "binary data"),
     (
         "catalog-broken",

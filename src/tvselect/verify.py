@@ -298,41 +298,19 @@ def run_payload(
     process group; death by a signal, a non-zero exit and output that is not the
     payload's JSON all come back as a PayloadFailure.
     """
-    import os
-    import signal
-    import subprocess
+    from tvselect.bounded import NotStarted, TimedOut, run_bounded
 
     argv = (*command, str(PAYLOAD_PATH))
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(env),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return PayloadFailure(
-            argv, "not-started", f"{argv[0]} could not be started ({exc.strerror})", None, ""
-        )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            process.kill()
-        try:
-            out, err = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            out, err = b"", b""
-        stage, tail = _split_stderr(err.decode("utf-8", "replace"))
+    done = run_bounded(argv, env, timeout, drain=10)
+    if isinstance(done, NotStarted):
+        return PayloadFailure(argv, "not-started", f"{argv[0]} could not be started ({done.reason})", None, "")
+    stage, tail = _split_stderr(done.stderr.decode("utf-8", "replace"))
+    if isinstance(done, TimedOut):
         return PayloadFailure(
             argv, "timeout", f"no answer within {timeout:g} s{_during(stage)}; it was killed", stage, tail
         )
-    stage, tail = _split_stderr(err.decode("utf-8", "replace"))
-    code = process.returncode
+    out = done.stdout
+    code = done.returncode
     if code < 0:
         name = _signal_name(-code)
         hint = SIGNAL_HINTS.get(name)

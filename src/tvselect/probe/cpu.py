@@ -128,14 +128,9 @@ def read_cpuinfo_file(path: str) -> CpuFacts:
     if len(data) > MAX_CPUINFO_BYTES:
         size = MAX_CPUINFO_BYTES // (1024 * 1024)
         raise BadInputError(f"--cpuinfo {path}: larger than {size} MiB, not a /proc/cpuinfo file")
-    if not data.strip():
-        raise BadInputError(f"--cpuinfo {path}: the file is empty")
-    if b"\0" in data:
-        raise BadInputError(f"--cpuinfo {path}: binary data, not a /proc/cpuinfo file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInputError(f"--cpuinfo {path}: not UTF-8 text, not a /proc/cpuinfo file") from None
+    from tvselect.textinput import decode_text
+
+    text = decode_text(data, f"--cpuinfo {path}", "a /proc/cpuinfo file")
     facts = parse_cpuinfo(text, source=path)
     if facts.unknown_reason is not None:
         raise BadInputError(

@@ -455,37 +455,16 @@ def _one_line(data: bytes) -> str:
 
 
 def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Found | _Failure:
-    import signal
-    import subprocess
+    from tvselect.bounded import NotStarted, TimedOut, run_bounded
 
-    try:
-        process = subprocess.Popen(
-            [path, *SMI_ARGS],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(environ),
-            # Its own process group, so that a timeout kills whatever it started too.
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return _Failure(f"could not be started ({exc.strerror})")
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            process.kill()
-        try:
-            process.communicate(timeout=1)
-        except subprocess.TimeoutExpired:
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+    done = run_bounded([path, *SMI_ARGS], environ, timeout)
+    if isinstance(done, NotStarted):
+        return _Failure(f"could not be started ({done.reason})")
+    if isinstance(done, TimedOut):
         return _Failure(f"did not answer within {timeout:g} s")
+    out, err = done.stdout, done.stderr
     found = parse_nvidia_smi(out.decode("utf-8", "replace"))
-    if process.returncode == 0 and (found.gpus or not found.notes):
+    if done.returncode == 0 and (found.gpus or not found.notes):
         return found
     # nvidia-smi prints most of its errors on standard output.
     message = _one_line(err) or _one_line(out) or "no message"
@@ -496,11 +475,11 @@ def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Fo
             gpus=found.gpus,
             driver_version=found.driver_version,
             cuda_driver_version=None,
-            notes=(*found.notes, f"nvidia-smi exited with status {process.returncode}: {message}"),
+            notes=(*found.notes, f"nvidia-smi exited with status {done.returncode}: {message}"),
         )
-    if process.returncode == 0:
+    if done.returncode == 0:
         return _Failure(f"printed no GPU row: {message}")
-    return _Failure(f"failed (exit status {process.returncode}): {message}")
+    return _Failure(f"failed (exit status {done.returncode}): {message}")
 
 
 # ---------------------------------------------------------------------------------- visibility

@@ -84,14 +84,9 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
     """
     source = "standard input" if path == "-" else path
     data = _read(path, stdin, source)
-    if not data.strip():
-        raise BadInputError(f"facts document {source}: empty")
-    if b"\0" in data:
-        raise BadInputError(f"facts document {source}: binary data, not JSON")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInputError(f"facts document {source}: not UTF-8 text") from None
+    from tvselect.textinput import decode_text
+
+    text = decode_text(data, f"facts document {source}", "JSON")
 
     import json
 
