@@ -399,3 +399,22 @@ def test_show_unknown_package_suggests_close_names() -> None:
     assert done.code == 2
     assert "did you mean torchvision-python313-cuda12_9-sm90-avx512" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ---- an unexpected failure: exit 1, a request to report it, a traceback only with --debug ----
+
+
+def test_unexpected_error_asks_for_a_report_and_hides_the_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "broken" / "rich"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise RuntimeError('simulated bug in a dependency')\n")
+    env = {"PYTHONPATH": str(broken.parent)}
+    args = ("--gpu", "none", "--cpuinfo", str(cpuinfo_path(ZEN4)))
+    done = run(*args, env=env)
+    assert done.code == 1
+    assert "tvselect: unexpected error: RuntimeError: simulated bug in a dependency" in done.stderr
+    assert "please report it" in done.stderr and "Traceback" not in done.stderr
+    debug = run("--debug", *args, env=env)
+    assert debug.code == 1 and "Traceback (most recent call last)" in debug.stderr
+    # The JSON path never imports rich, so it still answers.
+    assert run("--json", *args, env=env).code == 0
