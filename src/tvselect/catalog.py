@@ -111,10 +111,16 @@ class Catalog(NamedTuple):
     """All variants, in catalog order."""
     branches_of_package: Mapping[str, tuple[str, ...]]
     """For each package name, the branches that build a package of that name (index_packages)."""
+    positions_by_gpu_arch: Mapping[str | None, tuple[int, ...]]
+    """For each GPU architecture (None: CPU-only), the positions of its variants (index_gpu_archs)."""
 
     def with_variants(self, variants: tuple[Variant, ...]) -> Catalog:
-        """This catalog with other variants (and the index that goes with them)."""
-        return self._replace(variants=variants, branches_of_package=index_packages(variants))
+        """This catalog with other variants (and the indexes that go with them)."""
+        return self._replace(
+            variants=variants,
+            branches_of_package=index_packages(variants),
+            positions_by_gpu_arch=index_gpu_archs(variants),
+        )
 
     def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
         """Variants of that package name (one per branch that builds it)."""
@@ -126,6 +132,14 @@ def index_packages(variants: tuple[Variant, ...]) -> dict[str, tuple[str, ...]]:
     index: dict[str, tuple[str, ...]] = {}
     for variant in variants:
         index[variant.package] = (*index.get(variant.package, ()), variant.branch)
+    return index
+
+
+def index_gpu_archs(variants: tuple[Variant, ...]) -> dict[str | None, tuple[int, ...]]:
+    """For each GPU architecture (None: CPU-only), the positions of its variants in `variants`."""
+    index: dict[str | None, tuple[int, ...]] = {}
+    for position, variant in enumerate(variants):
+        index[variant.gpu_arch] = (*index.get(variant.gpu_arch, ()), position)
     return index
 
 
@@ -243,6 +257,7 @@ class _Checker:
             known_capabilities=known,
             variants=variants,
             branches_of_package=index_packages(variants),
+            positions_by_gpu_arch=index_gpu_archs(variants),
         )
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:

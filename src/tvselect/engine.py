@@ -315,11 +315,22 @@ def _verdicts(ctx: DecisionInputs, winner: Variant | None) -> tuple[Verdict, ...
     return tuple(verdicts)
 
 
-def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
-    """Choose the variant for the machine described by `facts`, and say why."""
-    _check_options(catalog, options)
-    gpus = () if options.cpu_only else facts.gpu.gpus
-    ctx = DecisionInputs(facts, catalog, options, gpus)
+class _Pass(NamedTuple):
+    """The fast pass of a decision: which rules each ISA, GPU arch and branch passes, and the ranking."""
+
+    isa_ok: dict[str, bool]
+    """For each ISA, whether this CPU runs it."""
+    arch_match: dict[str | None, str | None]
+    """Each GPU arch whose code runs on every GPU, with `exact` or `compatible`; None: CPU-only."""
+    branch_ok: dict[str, bool]
+    """For each branch, whether the driver (when known) is new enough."""
+    ranking: _Ranking
+    """The ranking keys for these facts and options."""
+    runnable: list[tuple[tuple[int, int, int, int], int]]
+    """(ranking key, position) of every variant that runs, best first."""
+
+
+def _fast_pass(facts: Facts, catalog: Catalog, options: Options, gpus: tuple[Gpu, ...]) -> _Pass:
     cpu = facts.cpu
     features = cpu.features
     isa_ok = {name: isa.arch == cpu.arch and isa.needs <= features for name, isa in catalog.isas.items()}
@@ -333,24 +344,40 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         branch_ok = _branch_ok(catalog, facts)
     else:
         branch_ok = dict.fromkeys(catalog.branches, True)
-    want_cuda = bool(gpus)
     only_branch = options.branch
-
     ranking = _Ranking(catalog, options, cpu.arch)
     variants = catalog.variants
     runnable: list[tuple[tuple[int, int, int, int], int]] = []
-    # The hot loop of fleet planning: tuple unpacking and dict lookups only.
-    for position, (_, branch, sm, isa) in enumerate(variants):
-        if (sm is not None) != want_cuda or (only_branch is not None and branch != only_branch):
-            continue
-        if isa_ok[isa] and branch_ok[branch] and sm in arch_match:
-            runnable.append((ranking.key(variants[position], arch_match[sm]), position))
+    # The hot loop of fleet planning: only the variants of GPU archs whose code runs here.
+    for sm in [a for a in arch_match if a is not None] if gpus else [None]:
+        for position in catalog.positions_by_gpu_arch.get(sm, ()):
+            variant = variants[position]
+            if only_branch is not None and variant.branch != only_branch:
+                continue
+            if isa_ok[variant.cpu_isa] and branch_ok[variant.branch]:
+                runnable.append((ranking.key(variant, arch_match[sm]), position))
+    runnable.sort()
+    return _Pass(isa_ok, arch_match, branch_ok, ranking, runnable)
+
+
+def _best(facts: Facts, catalog: Catalog, options: Options) -> Variant | None:
+    """The variant `select` would choose, without building its explanation (for alternatives)."""
+    gpus = () if options.cpu_only else facts.gpu.gpus
+    runnable = _fast_pass(facts, catalog, options, gpus).runnable
+    return catalog.variants[runnable[0][1]] if runnable else None
+
+
+def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
+    """Choose the variant for the machine described by `facts`, and say why."""
+    _check_options(catalog, options)
+    gpus = () if options.cpu_only else facts.gpu.gpus
+    ctx = DecisionInputs(facts, catalog, options, gpus)
+    isa_ok, arch_match, branch_ok, ranking, runnable = _fast_pass(facts, catalog, options, gpus)
 
     warnings = _warnings(catalog, facts, gpus)
     if not runnable:
         return _no_match(ctx, warnings, isa_ok, arch_match, branch_ok)
 
-    runnable.sort()
     winner_key, winner_pos = runnable[0]
     winner = catalog.variants[winner_pos]
     match = arch_match[winner.gpu_arch]
@@ -528,7 +555,7 @@ def _no_match(
         for gpu in gpus:
             if gpu.capability not in by_capability:
                 alone_facts = replace(facts, gpu=replace(facts.gpu, gpus=(gpu,), excluded=()))
-                by_capability[gpu.capability] = select(alone_facts, catalog, options).variant
+                by_capability[gpu.capability] = _best(alone_facts, catalog, options)
             alone = by_capability[gpu.capability]
             if alone is not None:
                 why = reason("alt-per-gpu", index=gpu.index, cap=format_capability(gpu.capability))
@@ -536,14 +563,13 @@ def _no_match(
     if not reasons:
         reasons.extend(_near_misses(ctx, isa_ok, arch_match, branch_ok))
     if gpus and not options.cpu_only:
-        cpu_only = select(facts, catalog, options._replace(cpu_only=True))
-        if cpu_only.variant is not None:
-            alternatives.append(Alternative(cpu_only.variant, reason("alt-cpu-only")))
+        cpu_build = _best(facts, catalog, options._replace(cpu_only=True))
+        if cpu_build is not None:
+            alternatives.append(Alternative(cpu_build, reason("alt-cpu-only")))
     if options.branch is not None:
-        anywhere = select(facts, catalog, options._replace(branch=None))
-        if anywhere.variant is not None:
-            why = reason("alt-other-branch", branch=anywhere.variant.branch)
-            alternatives.append(Alternative(anywhere.variant, why))
+        anywhere = _best(facts, catalog, options._replace(branch=None))
+        if anywhere is not None:
+            alternatives.append(Alternative(anywhere, reason("alt-other-branch", branch=anywhere.branch)))
     return Decision(
         options=options,
         status=NO_MATCH,
