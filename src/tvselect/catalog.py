@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -159,26 +158,24 @@ def load_catalog(path: str | None = None) -> Catalog:
     else:
         source = path
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-        except UnicodeDecodeError:
-            raise CatalogError(f"catalog {source}: not UTF-8 text") from None
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             raise CatalogError(f"catalog {source}: cannot be read ({exc.strerror})") from None
+        from tvselect.textinput import decode_text
+
+        text = decode_text(data, f"catalog {source}", "JSON", CatalogError)
     return parse_catalog(text, source)
 
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Parse and check catalog JSON text; `source` names it in messages."""
+    from tvselect.textinput import load_json
+
+    label = f"catalog {source}"
     if not text.strip():
-        raise CatalogError(f"catalog {source}: the file is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"catalog {source}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    return _Checker(source).catalog(data)
+        raise CatalogError(f"{label}: empty")
+    return _Checker(source).catalog(load_json(text, label, CatalogError))
 
 
 _PACKAGE = re.compile(r"torchvision-python(\d+)-(?:cpu|cuda(\d+)_(\d+)-(sm\d+))-([a-z0-9_]+)")

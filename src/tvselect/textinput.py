@@ -1,20 +1,34 @@
-"""Turning the bytes of a file the user named into text, or into a one-line error that names it."""
+"""Turning the bytes of a file the user named into text or JSON, or into a one-line error that names it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from tvselect.errors import BadInputError
 
 
-def decode_text(data: bytes, label: str, kind: str) -> str:
-    """`data` as UTF-8 text; BadInputError starting with `label` if it is empty, binary or not UTF-8.
+def decode_text(data: bytes, label: str, kind: str, error: type[BadInputError] = BadInputError) -> str:
+    """`data` as UTF-8 text; `error` starting with `label` if it is empty, binary or not UTF-8.
 
     `kind` says what the file should have been, e.g. `a /proc/cpuinfo file` or `JSON`.
     """
     if not data.strip():
-        raise BadInputError(f"{label}: empty")
+        raise error(f"{label}: empty")
     if b"\0" in data:
-        raise BadInputError(f"{label}: binary data, not {kind}")
+        raise error(f"{label}: binary data, not {kind}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInputError(f"{label}: not UTF-8 text, not {kind}") from None
+        raise error(f"{label}: not UTF-8 text, not {kind}") from None
+
+
+def load_json(text: str, label: str, error: type[BadInputError] = BadInputError) -> Any:
+    """`text` parsed as JSON; `error` starting with `label` and saying where it is not JSON."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{label}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
+    except RecursionError:
+        raise error(f"{label}: JSON nested too deeply") from None

@@ -84,20 +84,10 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
     """
     source = "standard input" if path == "-" else path
     data = _read(path, stdin, source)
-    from tvselect.textinput import decode_text
+    from tvselect.textinput import decode_text, load_json
 
-    text = decode_text(data, f"facts document {source}", "JSON")
-
-    import json
-
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInputError(
-            f"facts document {source}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
-        ) from None
-    except RecursionError:
-        raise BadInputError(f"facts document {source}: JSON nested too deeply") from None
+    label = f"facts document {source}"
+    doc = load_json(decode_text(data, label, "JSON"), label)
     from tvselect.facts import from_document
 
     try:
