@@ -31,11 +31,6 @@ def format_capability(cap: Capability) -> str:
     return f"{cap[0]}.{cap[1]}"
 
 
-def sm_name(cap: Capability) -> str:
-    """`(8, 6)` -> `sm86`, the catalog's name for that architecture."""
-    return f"sm{cap[0]}{cap[1]}"
-
-
 def parse_version(text: str) -> tuple[int, ...] | None:
     """`550.54.14` -> (550, 54, 14); None when the text is not dotted integers."""
     parts = text.strip().split(".")
