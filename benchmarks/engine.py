@@ -15,10 +15,10 @@ import argparse
 import random
 import time
 
-from tvselect.capability import Capability
-from tvselect.catalog import load_catalog
-from tvselect.engine import NO_MATCH, WORKLOADS, Options, select
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts
+from tvselect.base.capability import Capability
+from tvselect.catalog.model import load_catalog
+from tvselect.engine.decision import NO_MATCH, WORKLOADS, Options, select
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 
 AVX = {"avx", "sse4_2", "lm"}
 AVX2 = AVX | {"avx2", "fma", "f16c"}
@@ -65,7 +65,9 @@ def main() -> int:
         start = time.perf_counter()
         misses = sum(select(facts, catalog, options).status == NO_MATCH for facts, options in work)
         best = min(best, time.perf_counter() - start)
-    print(f"{count} decisions in {best:.3f} s (best of {runs}): {best / count * 1e6:.1f} us each, {misses} no-match")
+    print(
+        f"{count} decisions in {best:.3f} s (best of {runs}): {best / count * 1e6:.1f} us each, {misses} no-match"
+    )
     return 0
 
 

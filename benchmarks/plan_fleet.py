@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tvselect.facts import Facts, Gpu, GpuFacts, to_document
+from tvselect.facts.model import Facts, Gpu, GpuFacts, to_document
 from tvselect.probe.cpu import read_cpuinfo_file
 
 CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"

@@ -41,7 +41,9 @@ class Sample:
 
 def run_once(argv: tuple[str, ...]) -> tuple[float, float, int]:
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -52,14 +54,22 @@ def commands(python: str, tvselect: tuple[str, ...], cpuinfo: str, with_gpu_floo
     found = [
         Command("python -c pass", (python, "-c", "pass")),
         Command("python -c 'import typer'", (python, "-c", "import typer")),
-        Command("py-cpuinfo get_cpu_info()", (python, "-c", "import cpuinfo; cpuinfo.get_cpu_info()"), rounds=3),
-        Command("tvselect --json --gpu none --cpuinfo FILE", (*tvselect, "--json", "--gpu", "none", "--cpuinfo", cpuinfo)),
+        Command(
+            "py-cpuinfo get_cpu_info()", (python, "-c", "import cpuinfo; cpuinfo.get_cpu_info()"), rounds=3
+        ),
+        Command(
+            "tvselect --json --gpu none --cpuinfo FILE",
+            (*tvselect, "--json", "--gpu", "none", "--cpuinfo", cpuinfo),
+        ),
         Command("tvselect --json", (*tvselect, "--json")),
         Command("tvselect (human, rich)", (*tvselect, "--gpu", "none", "--cpuinfo", cpuinfo)),
     ]
     if with_gpu_floors:
         found += [
-            Command("python -c 'import pynvml; pynvml.nvmlInit()'", (python, "-c", "import pynvml; pynvml.nvmlInit()")),
+            Command(
+                "python -c 'import pynvml; pynvml.nvmlInit()'",
+                (python, "-c", "import pynvml; pynvml.nvmlInit()"),
+            ),
             Command(
                 "nvidia-smi --query-gpu=compute_cap",
                 ("nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"),
@@ -89,8 +99,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 rounds, to check that the script still works")
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--cpuinfo", default="/proc/cpuinfo", help="the file for --cpuinfo FILE (default: this machine's)")
-    parser.add_argument("--tvselect", help="the tvselect executable (default: the one beside this interpreter)")
+    parser.add_argument(
+        "--cpuinfo", default="/proc/cpuinfo", help="the file for --cpuinfo FILE (default: this machine's)"
+    )
+    parser.add_argument(
+        "--tvselect", help="the tvselect executable (default: the one beside this interpreter)"
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
 
@@ -116,7 +130,9 @@ def main() -> int:
         for name, s in samples.items()
     }
     targets = {
-        "json (simulated) / import typer <= 1.3": figures["tvselect --json --gpu none --cpuinfo FILE"]["ratio_to_typer"],
+        "json (simulated) / import typer <= 1.3": figures["tvselect --json --gpu none --cpuinfo FILE"][
+            "ratio_to_typer"
+        ],
         "json (this machine) / import typer <= 1.3": figures["tvselect --json"]["ratio_to_typer"],
         "human / import typer <= 1.6": figures["tvselect (human, rich)"]["ratio_to_typer"],
         "json peak RSS MiB <= 40": figures["tvselect --json"]["peak_rss_mib"],
@@ -124,10 +140,18 @@ def main() -> int:
     if gpu:
         nvml = median("python -c 'import pynvml; pynvml.nvmlInit()'")
         simulated = median("tvselect --json --gpu none --cpuinfo FILE")
-        targets["json with NVML / (nvmlInit + json simulated) <= 1.3"] = round(median("tvselect --json") / (nvml + simulated), 2)
-    machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        targets["json with NVML / (nvmlInit + json simulated) <= 1.3"] = round(
+            median("tvselect --json") / (nvml + simulated), 2
+        )
+    machine = (
+        f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     if args.json:
-        print(json.dumps({"machine": machine, "rounds": rounds, "commands": figures, "targets": targets}, indent=2))
+        print(
+            json.dumps(
+                {"machine": machine, "rounds": rounds, "commands": figures, "targets": targets}, indent=2
+            )
+        )
         return 0
     print(f"{machine}; {rounds} rounds, interleaved, after one warm-up round")
     print(f"{'command':<48} {'runs':>4} {'median':>8} {'min':>8} {'max':>8} {'peak RSS':>9} {'x typer':>8}")

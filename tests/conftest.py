@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tvselect.catalog import Catalog, load_catalog
+from tvselect.catalog.model import Catalog, load_catalog
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tvselect.capability import parse_capability
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts
+from tvselect.base.capability import parse_capability
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.probe.cpu import read_cpuinfo_file
 
 # Real machines' /proc/cpuinfo, shared beside the repository; never copied into it.
@@ -31,7 +31,46 @@ AVX2 = AVX | {"avx2", "fma", "f16c"}
 AVX512 = AVX2 | {"avx512f", "avx512dq", "avx512vl", "avx512bw", "avx512cd"}
 # Graviton3 / Neoverse V1: SVE but not SVE2 (its kernel Features line).
 NEOVERSE_V1 = frozenset(
-    ["fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp", "asimdhp", "cpuid", "asimdrdm", "jscvt", "fcma", "lrcpc", "dcpop", "sha3", "sm3", "sm4", "asimddp", "sha512", "sve", "asimdfhm", "dit", "uscat", "ilrcpc", "flagm", "ssbs", "paca", "pacg", "dcpodp", "svei8mm", "svebf16", "i8mm", "bf16", "dgh", "rng"]
+    [
+        "fp",
+        "asimd",
+        "evtstrm",
+        "aes",
+        "pmull",
+        "sha1",
+        "sha2",
+        "crc32",
+        "atomics",
+        "fphp",
+        "asimdhp",
+        "cpuid",
+        "asimdrdm",
+        "jscvt",
+        "fcma",
+        "lrcpc",
+        "dcpop",
+        "sha3",
+        "sm3",
+        "sm4",
+        "asimddp",
+        "sha512",
+        "sve",
+        "asimdfhm",
+        "dit",
+        "uscat",
+        "ilrcpc",
+        "flagm",
+        "ssbs",
+        "paca",
+        "pacg",
+        "dcpodp",
+        "svei8mm",
+        "svebf16",
+        "i8mm",
+        "bf16",
+        "dgh",
+        "rng",
+    ]
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tvselect.catalog import Catalog, load_catalog, parse_catalog
+from tvselect.catalog.model import Catalog, load_catalog, parse_catalog
 from tvselect.errors import CatalogError
 
 SEED_README = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "build-torchvision-README.md"

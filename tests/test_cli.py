@@ -14,7 +14,7 @@ from referencing import Registry, Resource
 from typer.testing import CliRunner
 
 from tvselect import __version__
-from tvselect.cli import app
+from tvselect.cli.main import app
 
 ZEN4 = "linux-rocky8.5-zen4.txt"
 HASWELL = "linux-rhel7-haswell.txt"
@@ -115,9 +115,9 @@ def test_explain_human_groups_candidates() -> None:
 def test_json_path_does_not_import_rich_or_other_paths_modules() -> None:
     code = (
         "import sys\n"
-        "from tvselect.cli import main\n"
+        "from tvselect.cli.main import main\n"
         f"rc = main(['--json', '--gpu', 'none', '--cpuinfo', {str(cpuinfo_path(ZEN4))!r}])\n"
-        "heavy = ('rich', 'tvselect.verify', 'tvselect.render_human', 'pynvml', 'cpuinfo')\n"
+        "heavy = ('rich', 'tvselect.verify', 'tvselect.render.human', 'pynvml', 'cpuinfo')\n"
         "loaded = sorted(m for m in sys.modules if m in heavy or m.startswith('rich.'))\n"
         "print('RICH=' + ','.join(loaded), file=sys.stderr)\n"
         "sys.exit(rc)\n"
@@ -318,8 +318,16 @@ BAD = [
     ("gpu-sm_", ["--install", "--org", "acme", "--gpu", "sm_"], "--gpu 'sm_'"),
     ("gpu-impossible", ["--install", "--org", "acme", "--gpu", "9.9"], "compute capability 9.9"),
     ("driver", ["--install", "--org", "acme", "--gpu", "9.0", "--driver", "latest"], "--driver 'latest'"),
-    ("facts-invalid-json", ["--install", "--org", "acme", "--facts", "{catalog}x"], "facts document {catalog}x: invalid JSON at line 1"),
-    ("facts-with-gpu", ["--install", "--org", "acme", "--facts", "-", "--gpu", "9.0"], "--facts cannot be combined with --gpu"),
+    (
+        "facts-invalid-json",
+        ["--install", "--org", "acme", "--facts", "{catalog}x"],
+        "facts document {catalog}x: invalid JSON at line 1",
+    ),
+    (
+        "facts-with-gpu",
+        ["--install", "--org", "acme", "--facts", "-", "--gpu", "9.0"],
+        "--facts cannot be combined with --gpu",
+    ),
 ]
 
 
@@ -331,7 +339,9 @@ def test_bad_input_is_one_line_exit_2_and_flox_not_started(
     paths = _bad_files(tmp_path)
     args = [a.format(**paths) for a in args]
     (tmp_path / "catalog.jsonx").write_text("{not json")
-    done = run(*args, *(() if "--gpu" in args or "--facts" in args else ("--gpu", "none")), env=flox.env(), stdin="")
+    done = run(
+        *args, *(() if "--gpu" in args or "--facts" in args else ("--gpu", "none")), env=flox.env(), stdin=""
+    )
     assert done.code == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tvselect: error: "), done.stderr

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from machines import AVX, AVX2, AVX512, NEOVERSE_V1, cpu, machine, real_cpu
 
-from tvselect.capability import Capability, parse_version
-from tvselect.catalog import Catalog, Variant, load_catalog
-from tvselect.engine import (
+from tvselect.base.capability import Capability, parse_version
+from tvselect.catalog.model import Catalog, Variant, load_catalog
+from tvselect.engine.decision import (
     CANNOT_RUN,
     CHOSEN,
     COMPATIBLE,
@@ -24,9 +24,9 @@ from tvselect.engine import (
     cubin_runs_on,
     select,
 )
+from tvselect.engine.reasons import Reason, render
 from tvselect.errors import BadInputError
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts
-from tvselect.messages import Reason, render
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 
 ZEN4 = AVX512 | {"avx512_bf16", "avx512_vnni"}
 N1 = frozenset(["fp", "asimd", "atomics", "fphp", "asimdhp", "asimdrdm", "lrcpc", "dcpop", "asimddp"])

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tvselect.catalog import Catalog, load_catalog
-from tvselect.engine import Options, select
+from tvselect.catalog.model import Catalog, load_catalog
+from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts
-from tvselect.nfd import (
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
+from tvselect.fleet.nfd import (
     NAMESPACE,
     expiry_time,
     is_label_value,

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tvselect.catalog import Catalog, load_catalog
-from tvselect.engine import Options, select
+from tvselect.catalog.model import Catalog, load_catalog
+from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
-from tvselect.facts import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts, to_document
-from tvselect.fleet_input import Entry, expand_paths, read_entries
-from tvselect.plan import machine_kind, plan, plan_document
-from tvselect.progress import with_progress
+from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts, to_document
+from tvselect.fleet.documents import Entry, expand_paths, read_entries
+from tvselect.fleet.plan import machine_kind, plan, plan_document
+from tvselect.render.progress import with_progress
 
 CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
 TVSELECT = str(Path(sys.executable).with_name("tvselect"))
@@ -336,7 +336,7 @@ def test_plan_document_shape(catalog: Catalog) -> None:
 def test_progress_shows_only_when_slow(
     monkeypatch: pytest.MonkeyPatch, enabled: bool, seconds_per_tick: float, shown: bool
 ) -> None:
-    import tvselect.progress
+    import tvselect.render.progress
 
     class Bar:
         def __init__(self) -> None:
@@ -355,7 +355,7 @@ def test_progress_shows_only_when_slow(
         bars.append(Bar())
         return bars[-1], None
 
-    monkeypatch.setattr(tvselect.progress, "_start", start)
+    monkeypatch.setattr(tvselect.render.progress, "_start", start)
     ticks = iter(range(10_000))
     items = with_progress(
         range(1000), enabled=enabled, label="x", clock=lambda: next(ticks) * seconds_per_tick
@@ -497,7 +497,7 @@ def test_cli_reads_what_probe_prints(tmp_path: Path) -> None:
 
 def test_json_path_does_not_import_rich(fleet: Path) -> None:
     code = (
-        "import sys; from tvselect.cli import main; rc = main(['plan', '--json', sys.argv[1]]); "
+        "import sys; from tvselect.cli.main import main; rc = main(['plan', '--json', sys.argv[1]]); "
         "rich = any(m.split('.')[0] == 'rich' for m in sys.modules); "
         "sys.stderr.write('rich imported\\n' if rich else 'clean\\n'); "
         "sys.exit(rc)"

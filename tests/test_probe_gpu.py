@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from gpu_fakes import install_fake_pynvml, smi_row, write_nvidia_smi
 
-from tvselect.facts import GpuFacts
+from tvselect.facts.model import GpuFacts
 from tvselect.probe.gpu import (
     VisibleDevices,
     parse_nvidia_smi,

@@ -11,16 +11,56 @@ from machines import cpuinfo_path
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 EXAMPLES = [
-    ("rtx4090-zen4-bf16", "linux-rocky8.5-zen4.txt", "8.9", "550.54.14", "bf16-training", "torchvision-python313-cuda12_9-sm89-avx512bf16"),
-    ("rtx4090-zen4-general", "linux-rocky8.5-zen4.txt", "8.9", "550.54.14", "general", "torchvision-python313-cuda12_9-sm89-avx512"),
-    ("spark-driver-570", "linux-rhel9-neoverse_v2.txt", "12.1", "570.86.10", "general", "torchvision-python313-cuda12_9-sm120-armv9"),
-    ("spark-driver-580", "linux-rhel9-neoverse_v2.txt", "12.1", "580.65.06", "general", "torchvision-python313-cuda13_0-sm121-armv9"),
+    (
+        "rtx4090-zen4-bf16",
+        "linux-rocky8.5-zen4.txt",
+        "8.9",
+        "550.54.14",
+        "bf16-training",
+        "torchvision-python313-cuda12_9-sm89-avx512bf16",
+    ),
+    (
+        "rtx4090-zen4-general",
+        "linux-rocky8.5-zen4.txt",
+        "8.9",
+        "550.54.14",
+        "general",
+        "torchvision-python313-cuda12_9-sm89-avx512",
+    ),
+    (
+        "spark-driver-570",
+        "linux-rhel9-neoverse_v2.txt",
+        "12.1",
+        "570.86.10",
+        "general",
+        "torchvision-python313-cuda12_9-sm120-armv9",
+    ),
+    (
+        "spark-driver-580",
+        "linux-rhel9-neoverse_v2.txt",
+        "12.1",
+        "580.65.06",
+        "general",
+        "torchvision-python313-cuda13_0-sm121-armv9",
+    ),
 ]
 
 
-@pytest.mark.parametrize("cpu,gpu,driver,workload,package", [e[1:] for e in EXAMPLES], ids=[e[0] for e in EXAMPLES])
+@pytest.mark.parametrize(
+    "cpu,gpu,driver,workload,package", [e[1:] for e in EXAMPLES], ids=[e[0] for e in EXAMPLES]
+)
 def test_worked_example(cpu: str, gpu: str, driver: str, workload: str, package: str) -> None:
-    done = run("--json", "--cpuinfo", str(cpuinfo_path(cpu)), "--gpu", gpu, "--driver", driver, "--workload", workload)
+    done = run(
+        "--json",
+        "--cpuinfo",
+        str(cpuinfo_path(cpu)),
+        "--gpu",
+        gpu,
+        "--driver",
+        driver,
+        "--workload",
+        workload,
+    )
     doc = done.json()
     assert isinstance(doc, dict) and doc["package"] == package
     short = package.removeprefix("torchvision-python313-")

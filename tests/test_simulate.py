@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tvselect.catalog import Catalog, load_catalog
+from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.errors import BadInputError
-from tvselect.facts import CpuFacts, Facts, Gpu, GpuFacts, to_document
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts, to_document
 from tvselect.probe import gather_facts
 from tvselect.probe.simulate import MAX_FACTS_BYTES, load_facts, simulated_gpus
 

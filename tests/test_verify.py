@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from fakeenv import GOOD_H100, catalog_for_this_python, write_fake_flox, write_fake_torch
 
-from tvselect.facts import CpuFacts, Facts, GpuFacts
-from tvselect.verify import (
+from tvselect.facts.model import CpuFacts, Facts, GpuFacts
+from tvselect.verify.checks import (
     ERROR,
     WARNING,
     ArchEntry,
@@ -319,7 +319,7 @@ def test_install_then_verify_in_the_flox_environment(
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert calls[0] == ["install", "-d", "envdir", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]
     assert calls[1][:5] == ["activate", "-d", "envdir", "--", "python"]
-    assert calls[1][5].endswith("verify_payload.py")
+    assert calls[1][5].endswith("verify/payload.py")
     assert len(calls) == 2
 
 
@@ -434,8 +434,8 @@ def _no_gpu_facts() -> Facts:
     ids=["catalog", "documented-outside-catalog", "rule-beyond-table", "mismatch", "unknown-1x"],
 )
 def test_version_pair(torch_version: str, vision_version: str, ok: bool, severity: str, says: str) -> None:
-    from tvselect.catalog import load_catalog
-    from tvselect.engine import Options, select
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Options, select
 
     catalog = load_catalog()
     facts = _no_gpu_facts()
@@ -456,8 +456,8 @@ def test_version_pair(torch_version: str, vision_version: str, ok: bool, severit
 
 
 def test_judge_of_a_failure_names_it() -> None:
-    from tvselect.catalog import load_catalog
-    from tvselect.engine import Options, select
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Options, select
 
     catalog = load_catalog()
     facts = _no_gpu_facts()
@@ -519,9 +519,9 @@ def test_cpu_facts_that_contradict_torch_are_a_warning(tmp_path: Path, catalog: 
 
 def test_gpus_hidden_by_cuda_visible_devices_fail_the_cuda_check() -> None:
     """As the NVML probe reports CUDA_VISIBLE_DEVICES='': no usable GPU, the H100 in `excluded`."""
-    from tvselect.catalog import load_catalog
-    from tvselect.engine import Options, select
-    from tvselect.facts import ExcludedGpu
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Options, select
+    from tvselect.facts.model import ExcludedGpu
 
     catalog = load_catalog()
     cpu = CpuFacts("x86_64", "AuthenticAMD", "test", frozenset({"avx2", "fma", "f16c"}), "test")

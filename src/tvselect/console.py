@@ -23,7 +23,7 @@ def run() -> None:
     import os
     import sys
 
-    from tvselect.cli import main
+    from tvselect.cli.main import main
 
     status = main()
     for stream in (sys.stdout, sys.stderr):

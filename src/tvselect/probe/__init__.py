@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
-    from tvselect.catalog import Catalog
-    from tvselect.facts import Facts
+    from tvselect.catalog.model import Catalog
+    from tvselect.facts.model import Facts
 
 
 def gather_facts(
@@ -36,7 +36,7 @@ def gather_facts(
     """
     from dataclasses import replace
 
-    from tvselect.facts import Facts
+    from tvselect.facts.model import Facts
 
     if facts_path is not None:
         options = (("--cpuinfo", cpuinfo), ("--gpu", gpus), ("--driver", driver))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 
 from tvselect.errors import BadInputError
-from tvselect.facts import CpuFacts
+from tvselect.facts.model import CpuFacts
 
 PROC_CPUINFO = "/proc/cpuinfo"
 MAX_CPUINFO_BYTES = 8 * 1024 * 1024
@@ -128,7 +128,7 @@ def read_cpuinfo_file(path: str) -> CpuFacts:
     if len(data) > MAX_CPUINFO_BYTES:
         size = MAX_CPUINFO_BYTES // (1024 * 1024)
         raise BadInputError(f"--cpuinfo {path}: larger than {size} MiB, not a /proc/cpuinfo file")
-    from tvselect.textinput import decode_text
+    from tvselect.base.textfile import decode_text
 
     text = decode_text(data, f"--cpuinfo {path}", "a /proc/cpuinfo file")
     facts = parse_cpuinfo(text, source=path)

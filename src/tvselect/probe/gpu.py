@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tvselect.capability import Capability, parse_capability
-from tvselect.facts import ExcludedGpu, Gpu, GpuFacts
+from tvselect.base.capability import Capability, parse_capability
+from tvselect.facts.model import ExcludedGpu, Gpu, GpuFacts
 
 DRIVER_DIR = "/proc/driver/nvidia"
 # WSL2 has no /proc/driver/nvidia; its GPUs are reached through this device instead.
@@ -455,7 +455,7 @@ def _one_line(data: bytes) -> str:
 
 
 def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Found | _Failure:
-    from tvselect.bounded import NotStarted, TimedOut, run_bounded
+    from tvselect.base.children import NotStarted, TimedOut, run_bounded
 
     done = run_bounded([path, *SMI_ARGS], environ, timeout)
     if isinstance(done, NotStarted):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from tvselect.capability import format_capability, parse_capability, parse_version
+from tvselect.base.capability import format_capability, parse_capability, parse_version
 from tvselect.errors import BadInputError
-from tvselect.facts import Facts, Gpu, GpuFacts
+from tvselect.facts.model import Facts, Gpu, GpuFacts
 
 if TYPE_CHECKING:
-    from tvselect.catalog import Catalog
+    from tvselect.catalog.model import Catalog
 
 MAX_FACTS_BYTES = 16 * 1024 * 1024
 _FORMS = "write it like 8.6, sm_86, sm86 or 86"
@@ -84,11 +84,11 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
     """
     source = "standard input" if path == "-" else path
     data = _read(path, stdin, source)
-    from tvselect.textinput import decode_text, load_json
+    from tvselect.base.textfile import decode_text, load_json
 
     label = f"facts document {source}"
     doc = load_json(decode_text(data, label, "JSON"), label)
-    from tvselect.facts import from_document
+    from tvselect.facts.model import from_document
 
     try:
         return from_document(doc, source)

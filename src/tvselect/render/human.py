@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from tvselect.capability import format_capability
-from tvselect.catalog import Catalog, Variant
-from tvselect.engine import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
-from tvselect.facts import Facts
-from tvselect.install import ORG_PLACEHOLDER
-from tvselect.report import Report
+from tvselect.base.capability import format_capability
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
+from tvselect.facts.model import Facts
+from tvselect.flox.install import ORG_PLACEHOLDER
+from tvselect.render.document import Report
 
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from tvselect.verify import VerifyResult
+    from tvselect.verify.checks import VerifyResult
 
 
 def _console() -> Console:
@@ -234,7 +234,7 @@ _MARKS = {"ok": "[green]✓[/]", "error": "[bold red]✗[/]", "warning": "[yello
 
 
 def _print_checklist(console: Console, result: VerifyResult) -> None:
-    from tvselect.verify import WARNING
+    from tvselect.verify.checks import WARNING
 
     console.print(f"[bold]Verify[/]  {escape(result.python)}")
     for check in result.checks:

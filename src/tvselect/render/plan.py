@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tvselect.plan import Plan
+from tvselect.fleet.plan import Plan
 
 HOSTS_SHOWN = 3
 

@@ -10,10 +10,10 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tvselect.catalog import Catalog, Variant
-from tvselect.engine import Decision, Options, select
-from tvselect.facts import Facts
-from tvselect.fleet_input import Entry
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import Decision, Options, select
+from tvselect.facts.model import Facts
+from tvselect.fleet.documents import Entry
 
 SCHEMA_VERSION = 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from tvselect.capability import Capability, format_capability, parse_capability
+from tvselect.base.capability import Capability, format_capability, parse_capability
 from tvselect.errors import BadInputError
 
 FACTS_SCHEMA_VERSION = 1
@@ -207,7 +207,9 @@ class _Reader:
                 )
             )
         excluded = []
-        for position, item in enumerate(self.get(raw, "excluded", "gpu.", (list,)) if "excluded" in raw else []):
+        for position, item in enumerate(
+            self.get(raw, "excluded", "gpu.", (list,)) if "excluded" in raw else []
+        ):
             where = f"gpu.excluded[{position}]."
             entry = self.obj(item, where.rstrip("."))
             excluded.append(

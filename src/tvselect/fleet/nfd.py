@@ -24,8 +24,8 @@ import os
 import re
 import tempfile
 
-from tvselect.catalog import Catalog
-from tvselect.engine import Decision
+from tvselect.catalog.model import Catalog
+from tvselect.engine.decision import Decision
 from tvselect.errors import BadInputError
 
 NAMESPACE = "tvselect.feature.node.kubernetes.io/"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tvselect.capability import format_capability
-from tvselect.catalog import Catalog, Variant
-from tvselect.engine import CHOSEN, RUNS, Decision
+from tvselect.base.capability import format_capability
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import CHOSEN, RUNS, Decision
 
 
 def package_document(variants: tuple[Variant, ...], catalog: Catalog, decision: Decision) -> dict[str, Any]:

@@ -8,15 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tvselect import __version__
-from tvselect.catalog import Catalog, Variant
-from tvselect.engine import Decision
-from tvselect.facts import to_document
-from tvselect.install import InstallPlan, InstallResult
-from tvselect.messages import Reason
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import Decision
+from tvselect.engine.reasons import Reason
+from tvselect.facts.model import to_document
+from tvselect.flox.install import InstallPlan, InstallResult
 
 if TYPE_CHECKING:
-    # Imported on the --verify path only: tvselect.verify is not needed to answer.
-    from tvselect.verify import VerifyResult
+    # Imported on the --verify path only: tvselect.verify.checks is not needed to answer.
+    from tvselect.verify.checks import VerifyResult
 
 SCHEMA_VERSION = 1
 
@@ -118,7 +118,7 @@ def report_document(report: Report) -> dict[str, Any]:
             "error": result.error,
         }
     if report.verification is not None:
-        from tvselect.verify import verify_document
+        from tvselect.verify.checks import verify_document
 
         doc["verification"] = verify_document(report.verification)
     if report.explain:

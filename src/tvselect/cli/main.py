@@ -15,9 +15,9 @@ from tvselect import __version__
 from tvselect.errors import BadInputError, ExitCode, TvselectError
 
 if TYPE_CHECKING:
-    from tvselect.catalog import Catalog
-    from tvselect.engine import Decision
-    from tvselect.facts import Facts
+    from tvselect.catalog.model import Catalog
+    from tvselect.engine.decision import Decision
+    from tvselect.facts.model import Facts
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -68,9 +68,12 @@ BranchOpt = Annotated[
     typer.Option("--branch", metavar="[auto|main|cuda-12_9|cuda-13_0]", help="Consider only this branch."),
 ]
 CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-only builds even with GPUs.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")
+]
 CatalogOpt = Annotated[
-    str | None, typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one.")
+    str | None,
+    typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one."),
 ]
 CpuinfoOpt = Annotated[
     str | None,
@@ -85,11 +88,16 @@ GpuOpt = Annotated[
     ),
 ]
 DriverOpt = Annotated[
-    str | None, typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14.")
+    str | None,
+    typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14."),
 ]
 FactsOpt = Annotated[
     str | None,
-    typer.Option("--facts", metavar="PATH", help="Take all facts from a 'tvselect probe --json' document ('-' for stdin)."),
+    typer.Option(
+        "--facts",
+        metavar="PATH",
+        help="Take all facts from a 'tvselect probe --json' document ('-' for stdin).",
+    ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback for unexpected errors.")]
 
@@ -99,7 +107,7 @@ def _warn(message: str) -> None:
 
 
 def _load(catalog_path: str | None) -> "Catalog":
-    from tvselect.catalog import load_catalog
+    from tvselect.catalog.model import load_catalog
 
     return load_catalog(catalog_path)
 
@@ -158,14 +166,20 @@ def choose(
         bool, typer.Option("--explain", help="Show every candidate and why it lost or cannot run.")
     ] = False,
     json_: JsonOpt = False,
-    install: Annotated[bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")] = False,
+    install: Annotated[
+        bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")
+    ] = False,
     org: Annotated[
-        str | None, typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds.")
+        str | None,
+        typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds."),
     ] = None,
     directory: Annotated[
-        str | None, typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d).")
+        str | None,
+        typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d)."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")
+    ] = False,
     verify_: Annotated[
         bool,
         typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
@@ -196,9 +210,9 @@ def choose(
 ) -> int:
     if ctx.invoked_subcommand is not None:
         return 0
-    from tvselect.engine import NO_MATCH, Options, select
-    from tvselect.install import check_org, plan_install, run_install
-    from tvselect.report import Report
+    from tvselect.engine.decision import NO_MATCH, Options, select
+    from tvselect.flox.install import check_org, plan_install, run_install
+    from tvselect.render.document import Report
 
     if install and org is None:
         raise BadInputError("--install needs --org ORG (the Flox organisation that publishes the builds)")
@@ -211,11 +225,13 @@ def choose(
     if nfd_expiry is not None and nfd is None:
         raise BadInputError("--nfd-expiry goes with --nfd PATH")
     if nfd_expiry is not None:
-        from tvselect.nfd import parse_duration
+        from tvselect.fleet.nfd import parse_duration
 
         parse_duration(nfd_expiry)
     catalog = _load(catalog_path)
-    options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only)
+    options = Options(
+        workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only
+    )
     facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
     decision = select(facts, catalog, options)
     plan = plan_install(decision.variant, catalog, org, directory) if decision.variant is not None else None
@@ -224,7 +240,7 @@ def choose(
     if verify_ and result is not None and result.ok:
         import os
 
-        from tvselect.verify import DEFAULT_TIMEOUT, flox_command, judge, run_payload
+        from tvselect.verify.checks import DEFAULT_TIMEOUT, flox_command, judge, run_payload
 
         observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=os.environ)
         verification = judge(observed, facts, catalog, decision)
@@ -235,11 +251,11 @@ def choose(
     if result is not None and result.error is not None:
         print(f"tvselect: error: {result.error}", file=sys.stderr)
     if json_:
-        from tvselect.report import report_document
+        from tvselect.render.document import report_document
 
         print_json(report_document(report))
     else:
-        from tvselect.render_human import render_report
+        from tvselect.render.human import render_report
 
         render_report(report)
     if nfd is not None:
@@ -257,7 +273,7 @@ def _write_nfd(path: str, expiry: str | None, decision: "Decision", catalog: "Ca
     """Write the decision's NFD labels to `path`, or on no-match remove the file written before."""
     import datetime as dt
 
-    from tvselect.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
+    from tvselect.fleet.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
 
     labels = nfd_labels(decision, catalog)
     if not labels:
@@ -281,11 +297,11 @@ def probe(
     catalog = _load(catalog_path)
     facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
     if json_:
-        from tvselect.facts import to_document
+        from tvselect.facts.model import to_document
 
         print_json(to_document(facts))
     else:
-        from tvselect.render_human import render_facts
+        from tvselect.render.human import render_facts
 
         render_facts(facts, catalog)
     return ExitCode.OK
@@ -293,15 +309,21 @@ def probe(
 
 @app.command(name="list")
 def list_(
-    branch: Annotated[str | None, typer.Option("--branch", metavar="BRANCH", help="Only this branch.")] = None,
-    gpu_arch: Annotated[str | None, typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")] = None,
-    isa: Annotated[str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", metavar="BRANCH", help="Only this branch.")
+    ] = None,
+    gpu_arch: Annotated[
+        str | None, typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")
+    ] = None,
+    isa: Annotated[
+        str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")
+    ] = None,
     cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
     json_: JsonOpt = False,
     catalog_path: CatalogOpt = None,
 ) -> int:
     """List the catalog's variants, optionally filtered."""
-    from tvselect.report import variant_summary
+    from tvselect.render.document import variant_summary
 
     catalog = _load(catalog_path)
     if branch is not None:
@@ -323,7 +345,7 @@ def list_(
     if json_:
         print_json([variant_summary(v, catalog) for v in chosen])
     else:
-        from tvselect.render_human import render_variants
+        from tvselect.render.human import render_variants
 
         render_variants(chosen, catalog)
     return ExitCode.OK
@@ -342,8 +364,8 @@ def show(
     """Everything the catalog knows about one package, and whether it would run here."""
     import difflib
 
-    from tvselect.engine import Options, select
-    from tvselect.show import package_document
+    from tvselect.engine.decision import Options, select
+    from tvselect.render.show import package_document
 
     catalog = _load(catalog_path)
     variants = catalog.variant(package)
@@ -359,7 +381,7 @@ def show(
     if json_:
         print_json(document)
     else:
-        from tvselect.render_human import render_show
+        from tvselect.render.human import render_show
 
         render_show(document)
     return ExitCode.OK
@@ -387,8 +409,8 @@ def verify(
     """Check that the PyTorch and TorchVision of a Python environment really fit this machine."""
     import os
 
-    from tvselect.engine import Options, select
-    from tvselect.verify import judge, python_command, run_payload
+    from tvselect.engine.decision import Options, select
+    from tvselect.verify.checks import judge, python_command, run_payload
 
     if not timeout > 0:
         raise BadInputError(f"--timeout {timeout:g}: give a number of seconds above 0")
@@ -399,11 +421,11 @@ def verify(
     decision = select(facts, catalog, options)
     result = judge(run_payload(command, timeout=timeout, env=os.environ), facts, catalog, decision)
     if json_:
-        from tvselect.verify import verify_document
+        from tvselect.verify.checks import verify_document
 
         print_json(verify_document(result))
     else:
-        from tvselect.render_human import render_verify
+        from tvselect.render.human import render_verify
 
         render_verify(result)
     return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED
@@ -431,10 +453,10 @@ def plan_(
     be read is reported on stderr with its file and line, and left out. Exit status 0 when
     every host is served, 3 when some are not, 2 for bad input.
     """
-    from tvselect.engine import Options
-    from tvselect.fleet_input import expand_paths, read_entries
-    from tvselect.plan import plan
-    from tvselect.progress import with_progress
+    from tvselect.engine.decision import Options
+    from tvselect.fleet.documents import expand_paths, read_entries
+    from tvselect.fleet.plan import plan
+    from tvselect.render.progress import with_progress
 
     catalog = _load(catalog_path)
     options = Options(
@@ -452,11 +474,11 @@ def plan_(
     if result.totals.hosts == 0:
         raise BadInputError("no readable facts document in the input")
     if json_:
-        from tvselect.plan import plan_document
+        from tvselect.fleet.plan import plan_document
 
         print_json(plan_document(result))
     else:
-        from tvselect.render_plan import render_plan
+        from tvselect.render.plan import render_plan
 
         render_plan(result)
     return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
@@ -470,7 +492,11 @@ def _command_for(args: list[str]) -> typer.Typer:
     A value that merely looks like a subcommand name (a file called `list`) just takes the
     full app, which handles every command line correctly.
     """
-    names = {info.name or info.callback.__name__.replace("_", "-") for info in app.registered_commands if info.callback}
+    names = {
+        info.name or info.callback.__name__.replace("_", "-")
+        for info in app.registered_commands
+        if info.callback
+    }
     if any(arg in names or arg in ("-h", "--help") for arg in args):
         return app
     single = typer.Typer(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from tvselect.catalog import Catalog, Variant
+from tvselect.catalog.model import Catalog, Variant
 from tvselect.errors import BadInputError
 
 ORG_PLACEHOLDER = "<org>"

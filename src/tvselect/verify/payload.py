@@ -1,7 +1,7 @@
 """What `tvselect verify` runs inside the checked Python interpreter.
 
 Standalone on purpose: standard library only, no tvselect import, runnable as
-`python verify_payload.py`. It prints ONE JSON object of raw observations on stdout
+`python payload.py`. It prints ONE JSON object of raw observations on stdout
 (versions, what torch reports, the results of a few small computations) and never
 judges them: tvselect does that. Every stage is wrapped so that one failure does not
 hide the others; before each stage a line `tvselect-verify: stage NAME` goes to stderr,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import NamedTuple
 
-from tvselect.capability import Capability, format_capability, parse_version
-from tvselect.catalog import Catalog, GpuArch, Isa, Variant
+from tvselect.base.capability import Capability, format_capability, parse_version
+from tvselect.catalog.model import Catalog, GpuArch, Isa, Variant
+from tvselect.engine.reasons import Reason, reason
 from tvselect.errors import BadInputError
-from tvselect.facts import CpuFacts, Facts, Gpu
-from tvselect.messages import Reason, reason
+from tvselect.facts.model import CpuFacts, Facts, Gpu
 
 OK = "ok"
 NO_MATCH = "no-match"
@@ -201,7 +201,8 @@ def _branch_ok(catalog: Catalog, facts: Facts) -> dict[str, bool]:
     driver = parse_version(facts.gpu.driver_version or "")
     cuda = parse_version(facts.gpu.cuda_driver_version or "")
     return {
-        name: (driver is None or driver >= branch.min_driver) and (cuda is None or cuda[0] >= branch.cuda_major)
+        name: (driver is None or driver >= branch.min_driver)
+        and (cuda is None or cuda[0] >= branch.cuda_major)
         for name, branch in catalog.branches.items()
     }
 
@@ -298,13 +299,16 @@ def _verdicts(ctx: DecisionInputs, winner: Variant | None) -> tuple[Verdict, ...
     staged = _staged(ctx)
     if winner is None:
         return tuple(
-            Verdict(v, status, why, None) for v, (status, why, _) in zip(ctx.catalog.variants, staged, strict=True)
+            Verdict(v, status, why, None)
+            for v, (status, why, _) in zip(ctx.catalog.variants, staged, strict=True)
         )
     ranking = _Ranking(ctx.catalog, ctx.options, ctx.facts.cpu.arch)
     winner_pos = ctx.catalog.variants.index(winner)
     winner_key = ranking.key(winner, staged[winner_pos][2])
     verdicts = []
-    for position, (variant, (status, why, match)) in enumerate(zip(ctx.catalog.variants, staged, strict=True)):
+    for position, (variant, (status, why, match)) in enumerate(
+        zip(ctx.catalog.variants, staged, strict=True)
+    ):
         if position == winner_pos:
             verdicts.append(Verdict(variant, CHOSEN, (), match))
         elif status == RUNS:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tvselect.capability import Capability, parse_capability, parse_version
+from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.errors import CatalogError
 
 SCHEMA_VERSION = 1
@@ -162,7 +162,7 @@ def load_catalog(path: str | None = None) -> Catalog:
                 data = handle.read()
         except OSError as exc:
             raise CatalogError(f"catalog {source}: cannot be read ({exc.strerror})") from None
-        from tvselect.textinput import decode_text
+        from tvselect.base.textfile import decode_text
 
         text = decode_text(data, f"catalog {source}", "JSON", CatalogError)
     return parse_catalog(text, source)
@@ -170,7 +170,7 @@ def load_catalog(path: str | None = None) -> Catalog:
 
 def parse_catalog(text: str, source: str) -> Catalog:
     """Parse and check catalog JSON text; `source` names it in messages."""
-    from tvselect.textinput import load_json
+    from tvselect.base.textfile import load_json
 
     label = f"catalog {source}"
     if not text.strip():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TextIO, TypeVar
 
 from tvselect.errors import BadInputError
-from tvselect.facts import ExcludedGpu, Facts, Gpu, from_document
+from tvselect.facts.model import ExcludedGpu, Facts, Gpu, from_document
 
 STDIN = "-"
 SUFFIXES = (".json", ".jsonl")

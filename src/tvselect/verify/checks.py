@@ -1,6 +1,6 @@
 """`tvselect verify`: do the PyTorch and TorchVision of a Python environment really fit this machine?
 
-Two halves. `run_payload` runs `verify_payload.py` in the checked interpreter (a
+Two halves. `run_payload` runs `payload.py` in the checked interpreter (a
 subprocess, under a timeout) and reads its raw observations, or says why it could
 not: a timeout, a signal (SIGILL from an illegal instruction), output that is not
 JSON. `judge` is pure: from the observations, the machine's facts, the catalog and
@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tvselect.capability import Capability, format_capability, parse_version
-from tvselect.catalog import Catalog, Variant
-from tvselect.engine import Decision, cubin_runs_on
+from tvselect.base.capability import Capability, format_capability, parse_version
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import Decision, cubin_runs_on
 from tvselect.errors import BadInputError
-from tvselect.facts import Facts, Gpu
-from tvselect.verify_payload import PAYLOAD_VERSION, STAGE_MARK
+from tvselect.facts.model import Facts, Gpu
+from tvselect.verify.payload import PAYLOAD_VERSION, STAGE_MARK
 
-PAYLOAD_PATH = Path(__file__).with_name("verify_payload.py")
+PAYLOAD_PATH = Path(__file__).with_name("payload.py")
 DEFAULT_TIMEOUT = 120.0
 
 ERROR = "error"
@@ -298,12 +298,14 @@ def run_payload(
     process group; death by a signal, a non-zero exit and output that is not the
     payload's JSON all come back as a PayloadFailure.
     """
-    from tvselect.bounded import NotStarted, TimedOut, run_bounded
+    from tvselect.base.children import NotStarted, TimedOut, run_bounded
 
     argv = (*command, str(PAYLOAD_PATH))
     done = run_bounded(argv, env, timeout, drain=10)
     if isinstance(done, NotStarted):
-        return PayloadFailure(argv, "not-started", f"{argv[0]} could not be started ({done.reason})", None, "")
+        return PayloadFailure(
+            argv, "not-started", f"{argv[0]} could not be started ({done.reason})", None, ""
+        )
     stage, tail = _split_stderr(done.stderr.decode("utf-8", "replace"))
     if isinstance(done, TimedOut):
         return PayloadFailure(
@@ -1014,7 +1016,7 @@ def _python_of(command: Sequence[str]) -> str:
 def verify_document(result: VerifyResult) -> dict[str, Any]:
     """The JSON object `tvselect verify --json` prints (schema version 1)."""
     from tvselect import __version__
-    from tvselect.facts import to_document
+    from tvselect.facts.model import to_document
 
     failure = result.failure
     match = result.match

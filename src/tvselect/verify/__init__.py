@@ -1,0 +1,4 @@
+"""tvselect verify: running the payload in the checked interpreter, reading its observations,
+judging them with the engine's rules. Imports the engine and everything below it; `payload.py`
+imports nothing but the standard library (it runs in the checked interpreter).
+"""
