@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tvselect import __version__
-from tvselect.errors import BadInputError, ExitCode, TvselectError
+from tvselect.errors import ExitCode, TvselectError
 
 if TYPE_CHECKING:
-    from tvselect.catalog.model import Catalog
-    from tvselect.engine.decision import Decision
-    from tvselect.facts.model import Facts
+    from tvselect.app.inputs import MachineInputs
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -106,54 +104,20 @@ def _warn(message: str) -> None:
     print(f"tvselect: warning: {message}", file=sys.stderr)
 
 
-def _load(catalog_path: str | None) -> "Catalog":
-    from tvselect.catalog.model import load_catalog
-
-    return load_catalog(catalog_path)
-
-
-def _facts(
-    catalog: "Catalog",
-    cpuinfo: str | None,
-    gpu: list[str] | None,
-    driver: str | None,
-    facts_path: str | None,
-) -> "Facts":
-    import os
-
-    from tvselect.probe import gather_facts
-
-    return gather_facts(
-        catalog,
-        cpuinfo=cpuinfo,
-        gpus=tuple(gpu or ()),
-        driver=driver,
-        facts_path=facts_path,
-        environ=os.environ,
-        stdin=sys.stdin,
-    )
-
-
-def _branch(catalog: "Catalog", branch: str) -> str | None:
-    if branch == "auto":
-        return None
-    if branch not in catalog.branches:
-        raise BadInputError(f"--branch {branch!r}: choose from auto, {', '.join(catalog.branches)}")
-    return branch
-
-
-def _workload(catalog: "Catalog", workload: str) -> str:
-    if workload not in catalog.workloads:
-        raise BadInputError(f"--workload {workload!r}: choose from {', '.join(catalog.workloads)}")
-    return workload
-
-
 def print_json(document: object) -> None:
     """Write one JSON document to stdout."""
     import json
 
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
     sys.stdout.flush()
+
+
+def _machine(
+    cpuinfo: str | None, gpu: list[str] | None, driver: str | None, facts_path: str | None
+) -> "MachineInputs":
+    from tvselect.app.inputs import MachineInputs
+
+    return MachineInputs(cpuinfo=cpuinfo, gpus=tuple(gpu or ()), driver=driver, facts_path=facts_path)
 
 
 @app.callback(invoke_without_command=True)
@@ -210,46 +174,32 @@ def choose(
 ) -> int:
     if ctx.invoked_subcommand is not None:
         return 0
-    from tvselect.engine.decision import NO_MATCH, Options, select
-    from tvselect.flox.install import check_org, plan_install, run_install
-    from tvselect.render.document import Report
+    import os
 
-    if install and org is None:
-        raise BadInputError("--install needs --org ORG (the Flox organisation that publishes the builds)")
-    if org is not None:
-        check_org(org)
-    if (directory is not None or dry_run) and not install:
-        raise BadInputError("--dir and --dry-run go with --install")
-    if verify_ and (not install or dry_run):
-        raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
-    if nfd_expiry is not None and nfd is None:
-        raise BadInputError("--nfd-expiry goes with --nfd PATH")
-    if nfd_expiry is not None:
-        from tvselect.fleet.nfd import parse_duration
+    from tvselect.app.choose import ChooseRequest
+    from tvselect.app.choose import choose as run_choose
+    from tvselect.app.inputs import Choice
 
-        parse_duration(nfd_expiry)
-    catalog = _load(catalog_path)
-    options = Options(
-        workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only
+    request = ChooseRequest(
+        Choice(workload, branch, cpu_only),
+        _machine(cpuinfo, gpu, driver, facts_path),
+        catalog_path,
+        explain=explain,
+        install=install,
+        org=org,
+        directory=directory,
+        dry_run=dry_run,
+        verify=verify_,
+        nfd=nfd,
+        nfd_expiry=nfd_expiry,
     )
-    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
-    decision = select(facts, catalog, options)
-    plan = plan_install(decision.variant, catalog, org, directory) if decision.variant is not None else None
-    result = run_install(plan, dry_run=dry_run) if install and plan is not None else None
-    verification = None
-    if verify_ and result is not None and result.ok:
-        import os
-
-        from tvselect.verify.checks import DEFAULT_TIMEOUT, flox_command, judge, run_payload
-
-        observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=os.environ)
-        verification = judge(observed, facts, catalog, decision)
-    report = Report(decision, catalog, plan, result, explain, verification=verification)
-
+    report = run_choose(request, os.environ, sys.stdin)
     for warning in report.warnings:
         _warn(warning)
-    if result is not None and result.error is not None:
-        print(f"tvselect: error: {result.error}", file=sys.stderr)
+    if report.install_result is not None and report.install_result.error is not None:
+        print(f"tvselect: error: {report.install_result.error}", file=sys.stderr)
+    if report.nfd_note is not None:
+        print(f"tvselect: {report.nfd_note}", file=sys.stderr)
     if json_:
         from tvselect.render.document import report_document
 
@@ -258,30 +208,7 @@ def choose(
         from tvselect.render.human import render_report
 
         render_report(report)
-    if nfd is not None:
-        _write_nfd(nfd, nfd_expiry, decision, catalog)
-    if decision.status == NO_MATCH:
-        return ExitCode.NO_MATCH
-    if result is not None and not result.ok:
-        return ExitCode.INSTALL_FAILED
-    if verification is not None and not verification.ok:
-        return ExitCode.VERIFY_FAILED
-    return ExitCode.OK
-
-
-def _write_nfd(path: str, expiry: str | None, decision: "Decision", catalog: "Catalog") -> None:
-    """Write the decision's NFD labels to `path`, or on no-match remove the file written before."""
-    import datetime as dt
-
-    from tvselect.fleet.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
-
-    labels = nfd_labels(decision, catalog)
-    if not labels:
-        if remove_nfd(path):
-            print(f"tvselect: removed {path}: no variant runs here, so no label", file=sys.stderr)
-        return
-    until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
-    write_nfd(path, render_nfd(labels, until))
+    return report.exit_code
 
 
 @app.command()
@@ -294,8 +221,12 @@ def probe(
     facts_path: FactsOpt = None,
 ) -> int:
     """Print the facts tvselect decides from (GPUs, driver, CPU); --json gives the facts document."""
-    catalog = _load(catalog_path)
-    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
+    import os
+
+    from tvselect.app.inputs import facts_of, load
+
+    catalog = load(catalog_path)
+    facts = facts_of(catalog, _machine(cpuinfo, gpu, driver, facts_path), os.environ, sys.stdin)
     if json_:
         from tvselect.facts.model import to_document
 
@@ -323,31 +254,17 @@ def list_(
     catalog_path: CatalogOpt = None,
 ) -> int:
     """List the catalog's variants, optionally filtered."""
-    from tvselect.render.document import variant_summary
+    from tvselect.app.browse import ListRequest, list_variants
 
-    catalog = _load(catalog_path)
-    if branch is not None:
-        _branch(catalog, branch)
-    if gpu_arch is not None:
-        gpu_arch = gpu_arch.lower().replace("_", "")
-        if gpu_arch not in catalog.gpu_archs:
-            raise BadInputError(f"--gpu-arch {gpu_arch!r}: choose from {', '.join(catalog.gpu_archs)}")
-    if isa is not None and isa not in catalog.isas:
-        raise BadInputError(f"--isa {isa!r}: choose from {', '.join(catalog.isas)}")
-    chosen = [
-        v
-        for v in catalog.variants
-        if (branch is None or v.branch == branch)
-        and (gpu_arch is None or v.gpu_arch == gpu_arch)
-        and (isa is None or v.cpu_isa == isa)
-        and (not cpu_only or v.gpu_arch is None)
-    ]
+    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_path))
     if json_:
-        print_json([variant_summary(v, catalog) for v in chosen])
+        from tvselect.render.document import variant_summary
+
+        print_json([variant_summary(v, listing.catalog) for v in listing.variants])
     else:
         from tvselect.render.human import render_variants
 
-        render_variants(chosen, catalog)
+        render_variants(list(listing.variants), listing.catalog)
     return ExitCode.OK
 
 
@@ -362,22 +279,14 @@ def show(
     facts_path: FactsOpt = None,
 ) -> int:
     """Everything the catalog knows about one package, and whether it would run here."""
-    import difflib
+    import os
 
-    from tvselect.engine.decision import Options, select
+    from tvselect.app.browse import show_package
     from tvselect.render.show import package_document
 
-    catalog = _load(catalog_path)
-    variants = catalog.variant(package)
-    if not variants:
-        close = difflib.get_close_matches(package, list(catalog.branches_of_package), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; 'tvselect list' shows every package"
-        raise BadInputError(f"unknown package {package!r}{hint}")
-    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
-    # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
-    cpu_build = variants[0].gpu_arch is None
-    decision = select(facts, catalog, Options(cpu_only=cpu_build))
-    document = package_document(variants, catalog, decision)
+    machine = _machine(cpuinfo, gpu, driver, facts_path)
+    view = show_package(package, machine, catalog_path, os.environ, sys.stdin)
+    document = package_document(view.variants, view.catalog, view.decision)
     if json_:
         print_json(document)
     else:
@@ -409,17 +318,15 @@ def verify(
     """Check that the PyTorch and TorchVision of a Python environment really fit this machine."""
     import os
 
-    from tvselect.engine.decision import Options, select
-    from tvselect.verify.checks import judge, python_command, run_payload
+    from tvselect.app.inputs import Choice
+    from tvselect.app.verify import VerifyRequest
+    from tvselect.app.verify import verify as run_verify
 
-    if not timeout > 0:
-        raise BadInputError(f"--timeout {timeout:g}: give a number of seconds above 0")
-    command = python_command(python or sys.executable)
-    catalog = _load(catalog_path)
-    facts = _facts(catalog, cpuinfo, gpu, driver, facts_path)
-    options = Options(workload=_workload(catalog, workload), branch=_branch(catalog, branch))
-    decision = select(facts, catalog, options)
-    result = judge(run_payload(command, timeout=timeout, env=os.environ), facts, catalog, decision)
+    machine = _machine(cpuinfo, gpu, driver, facts_path)
+    request = VerifyRequest(
+        python or sys.executable, timeout, Choice(workload, branch), machine, catalog_path
+    )
+    result = run_verify(request, os.environ, sys.stdin)
     if json_:
         from tvselect.verify.checks import verify_document
 
@@ -453,26 +360,17 @@ def plan_(
     be read is reported on stderr with its file and line, and left out. Exit status 0 when
     every host is served, 3 when some are not, 2 for bad input.
     """
-    from tvselect.engine.decision import Options
-    from tvselect.fleet.documents import expand_paths, read_entries
-    from tvselect.fleet.plan import plan
+    from functools import partial
+
+    from tvselect.app.inputs import Choice
+    from tvselect.app.plan import PlanRequest, plan_fleet
     from tvselect.render.progress import with_progress
 
-    catalog = _load(catalog_path)
-    options = Options(
-        workload=_workload(catalog, workload), branch=_branch(catalog, branch), cpu_only=cpu_only
+    request = PlanRequest(tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path)
+    progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
+    result = plan_fleet(
+        request, sys.stdin, progress, lambda bad: _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
     )
-    files = expand_paths(paths or ())
-    if not files:
-        raise BadInputError(f"no *.json or *.jsonl file in {', '.join(paths or ())}")
-    entries = with_progress(
-        read_entries(files, sys.stdin), enabled=not json_ and sys.stderr.isatty(), label="reading facts"
-    )
-    result = plan(entries, catalog, options)
-    for bad in result.invalid:
-        _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
-    if result.totals.hosts == 0:
-        raise BadInputError("no readable facts document in the input")
     if json_:
         from tvselect.fleet.plan import plan_document
 

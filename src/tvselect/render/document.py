@@ -1,54 +1,16 @@
-"""The answer of one run as a frozen result, and its versioned JSON document.
-
-The CLI builds a Report and hands it to exactly one renderer (human or JSON).
-"""
+"""The versioned JSON document of one run's Report (the human renderer is render.human)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from tvselect import __version__
+from tvselect.app.choose import Report
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Decision
 from tvselect.engine.reasons import Reason
 from tvselect.facts.model import to_document
-from tvselect.flox.install import InstallPlan, InstallResult
-
-if TYPE_CHECKING:
-    # Imported on the --verify path only: tvselect.verify.checks is not needed to answer.
-    from tvselect.verify.checks import VerifyResult
 
 SCHEMA_VERSION = 1
-
-
-class Report(NamedTuple):
-    """Everything one `tvselect` run found, decided and did."""
-
-    decision: Decision
-    """The engine's decision."""
-    catalog: Catalog
-    """The catalog it was made from."""
-    install_plan: InstallPlan | None
-    """The flox command for the chosen variant; None on no-match."""
-    install_result: InstallResult | None
-    """What `--install` did; None when it was not asked for."""
-    explain: bool
-    """Whether every candidate's verdict is wanted."""
-    extra_warnings: tuple[str, ...] = ()
-    """Warnings from outside the engine (the CLI's own)."""
-    verification: VerifyResult | None = None
-    """What `--verify` found in the flox environment after the install; None when not asked for."""
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """Every warning, as text."""
-        texts = [w.text for w in self.decision.warnings]
-        if self.install_plan is not None and self.install_plan.unpinnable:
-            texts.append(
-                "this package name exists on several branches and this branch's TorchVision version is "
-                "unknown, so the flox spec cannot be pinned to it"
-            )
-        return (*texts, *self.extra_warnings)
 
 
 def _reason(item: Reason) -> dict[str, str]:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
+from tvselect.app.choose import Report
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts.model import Facts
 from tvselect.flox.install import ORG_PLACEHOLDER
-from tvselect.render.document import Report
 
 if TYPE_CHECKING:
     from rich.tree import Tree

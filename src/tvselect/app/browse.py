@@ -1,0 +1,95 @@
+"""`tvselect list` and `tvselect show`: what the catalog holds, and whether one package runs here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from tvselect.app.inputs import MachineInputs, branch_of, facts_of, load
+from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog.model import Catalog, Variant
+    from tvselect.engine.decision import Decision
+
+
+class ListRequest(NamedTuple):
+    """The filters of `tvselect list`."""
+
+    branch: str | None = None
+    """Only this branch."""
+    gpu_arch: str | None = None
+    """Only this GPU architecture (`sm90`)."""
+    isa: str | None = None
+    """Only this CPU ISA."""
+    cpu_only: bool = False
+    """Only CPU-only builds."""
+    catalog_path: str | None = None
+    """`--catalog`: None for the built-in catalog."""
+
+
+class Listing(NamedTuple):
+    """The variants `tvselect list` shows."""
+
+    variants: tuple[Variant, ...]
+    """The variants that pass every filter, in catalog order."""
+    catalog: Catalog
+    """The catalog they come from."""
+
+
+def list_variants(request: ListRequest) -> Listing:
+    """The catalog's variants that pass the request's filters; BadInputError for an unknown filter value."""
+    catalog = load(request.catalog_path)
+    branch = branch_of(catalog, request.branch) if request.branch is not None else None
+    gpu_arch = request.gpu_arch
+    if gpu_arch is not None:
+        gpu_arch = gpu_arch.lower().replace("_", "")
+        if gpu_arch not in catalog.gpu_archs:
+            raise BadInputError(f"--gpu-arch {gpu_arch!r}: choose from {', '.join(catalog.gpu_archs)}")
+    isa = request.isa
+    if isa is not None and isa not in catalog.isas:
+        raise BadInputError(f"--isa {isa!r}: choose from {', '.join(catalog.isas)}")
+    chosen = tuple(
+        v
+        for v in catalog.variants
+        if (branch is None or v.branch == branch)
+        and (gpu_arch is None or v.gpu_arch == gpu_arch)
+        and (isa is None or v.cpu_isa == isa)
+        and (not request.cpu_only or v.gpu_arch is None)
+    )
+    return Listing(chosen, catalog)
+
+
+class PackageView(NamedTuple):
+    """One package on every branch that builds it, judged on one machine."""
+
+    variants: tuple[Variant, ...]
+    """The package's variants, one per branch."""
+    catalog: Catalog
+    """The catalog they come from."""
+    decision: Decision
+    """The engine's decision for the machine, among builds of the package's kind."""
+
+
+def show_package(
+    package: str,
+    machine: MachineInputs,
+    catalog_path: str | None,
+    environ: Mapping[str, str],
+    stdin: TextIO,
+) -> PackageView:
+    """The catalog's record of `package` and the engine's verdict on the machine."""
+    import difflib
+
+    from tvselect.engine.decision import Options, select
+
+    catalog = load(catalog_path)
+    variants = catalog.variant(package)
+    if not variants:
+        close = difflib.get_close_matches(package, list(catalog.branches_of_package), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; 'tvselect list' shows every package"
+        raise BadInputError(f"unknown package {package!r}{hint}")
+    facts = facts_of(catalog, machine, environ, stdin)
+    # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
+    decision = select(facts, catalog, Options(cpu_only=variants[0].gpu_arch is None))
+    return PackageView(variants, catalog, decision)

@@ -1,0 +1,152 @@
+"""The main use case: decide for a machine, then (as asked) install, verify and write NFD labels.
+
+Every option is checked before anything acts: a bad `--nfd` or `--org` never follows a `flox install`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from tvselect.app.inputs import Choice, MachineInputs, facts_of, load, options_of
+from tvselect.errors import BadInputError, ExitCode
+
+if TYPE_CHECKING:
+    from tvselect.catalog.model import Catalog
+    from tvselect.engine.decision import Decision
+    from tvselect.facts.model import Facts
+    from tvselect.flox.install import InstallPlan, InstallResult
+    from tvselect.verify.checks import VerifyResult
+
+
+class ChooseRequest(NamedTuple):
+    """Everything `tvselect` (the main command) was asked to do."""
+
+    choice: Choice
+    """What to choose among."""
+    machine: MachineInputs
+    """Where the facts come from."""
+    catalog_path: str | None = None
+    """`--catalog`: None for the built-in catalog."""
+    explain: bool = False
+    """`--explain`: every candidate's verdict is wanted."""
+    install: bool = False
+    """`--install`: run `flox install ORG/PACKAGE`."""
+    org: str | None = None
+    """`--org`: the Flox organisation that publishes the builds."""
+    directory: str | None = None
+    """`--dir`: the flox environment to install into."""
+    dry_run: bool = False
+    """`--dry-run`: print the install command, run nothing."""
+    verify: bool = False
+    """`--verify`: after the install, check the flox environment."""
+    nfd: str | None = None
+    """`--nfd PATH`: write the choice as NFD labels there."""
+    nfd_expiry: str | None = None
+    """`--nfd-expiry`: how long the labels hold."""
+
+
+class Report(NamedTuple):
+    """Everything one `tvselect` run found, decided and did."""
+
+    decision: Decision
+    """The engine's decision."""
+    catalog: Catalog
+    """The catalog it was made from."""
+    install_plan: InstallPlan | None
+    """The flox command for the chosen variant; None on no-match."""
+    install_result: InstallResult | None
+    """What `--install` did; None when it was not asked for."""
+    explain: bool
+    """Whether every candidate's verdict is wanted."""
+    verification: VerifyResult | None = None
+    """What `--verify` found in the flox environment after the install; None when not asked for."""
+    nfd_note: str | None = None
+    """What `--nfd` did to its file, for standard error; None when not asked for."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning, as text."""
+        texts = [w.text for w in self.decision.warnings]
+        if self.install_plan is not None and self.install_plan.unpinnable:
+            texts.append(
+                "this package name exists on several branches and this branch's TorchVision version is "
+                "unknown, so the flox spec cannot be pinned to it"
+            )
+        return tuple(texts)
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit status of this run."""
+        from tvselect.engine.decision import NO_MATCH
+
+        if self.decision.status == NO_MATCH:
+            return ExitCode.NO_MATCH
+        if self.install_result is not None and not self.install_result.ok:
+            return ExitCode.INSTALL_FAILED
+        if self.verification is not None and not self.verification.ok:
+            return ExitCode.VERIFY_FAILED
+        return ExitCode.OK
+
+
+def check_request(request: ChooseRequest) -> None:
+    """BadInputError for options that do not go together or values that are malformed."""
+    from tvselect.flox.install import check_org
+
+    if request.install and request.org is None:
+        raise BadInputError("--install needs --org ORG (the Flox organisation that publishes the builds)")
+    if request.org is not None:
+        check_org(request.org)
+    if (request.directory is not None or request.dry_run) and not request.install:
+        raise BadInputError("--dir and --dry-run go with --install")
+    if request.verify and (not request.install or request.dry_run):
+        raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
+    if request.nfd_expiry is not None:
+        if request.nfd is None:
+            raise BadInputError("--nfd-expiry goes with --nfd PATH")
+        from tvselect.fleet.nfd import parse_duration
+
+        parse_duration(request.nfd_expiry)
+
+
+def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) -> Report:
+    """Decide, then install, verify and label as the request asks; the frozen Report of it all."""
+    from tvselect.engine.decision import select
+    from tvselect.flox.install import plan_install, run_install
+
+    check_request(request)
+    catalog = load(request.catalog_path)
+    options = options_of(catalog, request.choice)
+    facts = facts_of(catalog, request.machine, environ, stdin)
+    decision = select(facts, catalog, options)
+    variant = decision.variant
+    plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
+    result = run_install(plan, dry_run=request.dry_run) if request.install and plan is not None else None
+    verification = None
+    if request.verify and result is not None and result.ok:
+        verification = _verify_installed(request.directory, facts, catalog, decision, environ)
+    nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
+    return Report(decision, catalog, plan, result, request.explain, verification, nfd_note)
+
+
+def _verify_installed(
+    directory: str | None, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
+) -> VerifyResult:
+    from tvselect.verify.checks import DEFAULT_TIMEOUT, flox_command, judge, run_payload
+
+    observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=environ)
+    return judge(observed, facts, catalog, decision)
+
+
+def _write_nfd(path: str, expiry: str | None, decision: Decision, catalog: Catalog) -> str | None:
+    """Write the decision's NFD labels to `path`, or on no-match remove the file written before."""
+    import datetime as dt
+
+    from tvselect.fleet.nfd import expiry_time, nfd_labels, parse_duration, remove_nfd, render_nfd, write_nfd
+
+    labels = nfd_labels(decision, catalog)
+    if not labels:
+        return f"removed {path}: no variant runs here, so no label" if remove_nfd(path) else None
+    until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
+    write_nfd(path, render_nfd(labels, until))
+    return None

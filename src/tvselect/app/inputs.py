@@ -1,0 +1,91 @@
+"""The inputs every command shares: the catalog, the machine's facts, the branch and the workload."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog.model import Catalog
+    from tvselect.engine.decision import Options
+    from tvselect.facts.model import Facts
+
+
+class MachineInputs(NamedTuple):
+    """Where the facts come from: this machine, or the files and values named on the command line."""
+
+    cpuinfo: str | None = None
+    """`--cpuinfo PATH`: the CPU from this file."""
+    gpus: tuple[str, ...] = ()
+    """`--gpu CC` values: simulated GPUs."""
+    driver: str | None = None
+    """`--driver VERSION`: the NVIDIA driver version."""
+    facts_path: str | None = None
+    """`--facts PATH`: every fact from a facts document (`-` for standard input)."""
+
+    @property
+    def simulated(self) -> bool:
+        """Whether any fact comes from the command line rather than from this machine."""
+        return bool(self.cpuinfo or self.gpus or self.driver or self.facts_path)
+
+
+class Choice(NamedTuple):
+    """What the user asked the engine to choose among."""
+
+    workload: str = "general"
+    """`--workload`: orders the CPU builds."""
+    branch: str = "auto"
+    """`--branch`: `auto` or one of the catalog's branches."""
+    cpu_only: bool = False
+    """`--cpu-only`: only CPU-only builds."""
+
+
+def load(catalog_path: str | None) -> Catalog:
+    """The catalog at `catalog_path`, or the built-in one; CatalogError when it is bad."""
+    from tvselect.catalog.model import load_catalog
+
+    return load_catalog(catalog_path)
+
+
+def branch_of(catalog: Catalog, branch: str) -> str | None:
+    """The branch to consider (None for `auto`); BadInputError when the catalog has no such branch."""
+    if branch == "auto":
+        return None
+    if branch not in catalog.branches:
+        raise BadInputError(f"--branch {branch!r}: choose from auto, {', '.join(catalog.branches)}")
+    return branch
+
+
+def workload_of(catalog: Catalog, workload: str) -> str:
+    """The workload, checked against the catalog's; BadInputError otherwise."""
+    if workload not in catalog.workloads:
+        raise BadInputError(f"--workload {workload!r}: choose from {', '.join(catalog.workloads)}")
+    return workload
+
+
+def options_of(catalog: Catalog, choice: Choice) -> Options:
+    """The engine's options for `choice`, each value checked against the catalog."""
+    from tvselect.engine.decision import Options
+
+    return Options(
+        workload=workload_of(catalog, choice.workload),
+        branch=branch_of(catalog, choice.branch),
+        cpu_only=choice.cpu_only,
+    )
+
+
+def facts_of(catalog: Catalog, machine: MachineInputs, environ: Mapping[str, str], stdin: TextIO) -> Facts:
+    """The facts the engine decides from: probed, simulated or read from a facts document."""
+    from tvselect.probe import gather_facts
+
+    return gather_facts(
+        catalog,
+        cpuinfo=machine.cpuinfo,
+        gpus=machine.gpus,
+        driver=machine.driver,
+        facts_path=machine.facts_path,
+        environ=environ,
+        stdin=stdin,
+    )

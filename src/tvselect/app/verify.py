@@ -1,0 +1,41 @@
+"""`tvselect verify`: check that an interpreter's PyTorch and TorchVision fit the machine."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple, TextIO
+
+from tvselect.app.inputs import Choice, MachineInputs, facts_of, load, options_of
+from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.verify.checks import VerifyResult
+
+
+class VerifyRequest(NamedTuple):
+    """What `tvselect verify` was asked to check."""
+
+    python: str
+    """The interpreter to check."""
+    timeout: float
+    """Seconds the checked interpreter may take."""
+    choice: Choice
+    """What the engine chooses among, for the expected variant."""
+    machine: MachineInputs
+    """Where the facts come from."""
+    catalog_path: str | None = None
+    """`--catalog`: None for the built-in catalog."""
+
+
+def verify(request: VerifyRequest, environ: Mapping[str, str], stdin: TextIO) -> VerifyResult:
+    """Run the payload in the interpreter and judge what it saw against the engine's decision."""
+    from tvselect.engine.decision import select
+    from tvselect.verify.checks import judge, python_command, run_payload
+
+    if not request.timeout > 0:
+        raise BadInputError(f"--timeout {request.timeout:g}: give a number of seconds above 0")
+    command = python_command(request.python)
+    catalog = load(request.catalog_path)
+    facts = facts_of(catalog, request.machine, environ, stdin)
+    decision = select(facts, catalog, options_of(catalog, request.choice))
+    return judge(run_payload(command, timeout=request.timeout, env=environ), facts, catalog, decision)
