@@ -32,3 +32,10 @@ def load_json(text: str, label: str, error: type[BadInputError] = BadInputError)
         raise error(f"{label}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})") from None
     except RecursionError:
         raise error(f"{label}: JSON nested too deeply") from None
+
+
+def read_capped(path: str, limit: int) -> tuple[bytes, bool]:
+    """The first `limit` bytes of the file at `path`, and whether it holds more; OSError if unreadable."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    return data[:limit], len(data) > limit

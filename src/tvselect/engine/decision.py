@@ -548,7 +548,8 @@ def _no_match(
             reasons.append(reason("no-variant-for-arch", arch=facts.cpu.arch))
     for cap in sorted({g.capability for g in gpus}):
         if not any(cubin_runs_on(a.capability, cap, tegra) is None for a in catalog.gpu_archs.values()):
-            reasons.append(reason("no-build-for-capability", cap=format_capability(cap)))
+            code = "no-build-for-tegra" if cap in tegra else "no-build-for-capability"
+            reasons.append(reason(code, cap=format_capability(cap)))
     serves_all = any(
         all(cubin_runs_on(a.capability, g.capability, tegra) is None for g in gpus)
         for a in catalog.gpu_archs.values()

@@ -29,6 +29,8 @@ class Gpu(NamedTuple):
     """Total memory in MiB, None when unknown."""
     mig: bool | None
     """Whether MIG mode is enabled, None when unknown."""
+    mig_devices: tuple[str, ...] = ()
+    """UUIDs (`MIG-…`) of its MIG devices, when MIG is enabled and NVML listed them."""
 
 
 class ExcludedGpu(NamedTuple):
@@ -42,6 +44,8 @@ class ExcludedGpu(NamedTuple):
     """GPU UUID, when known."""
     reason: str
     """Why it was left out, in words a person understands."""
+    pci_address: str | None = None
+    """PCI address (`0000:65:00.0`) of a GPU found on the PCI bus only; its index is then its place among those."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class GpuFacts:
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
     source: str
-    """Where the facts came from: `nvml`, `nvidia-smi`, `simulated`, or `none`."""
+    """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `simulated`, or `none`."""
     gpus: tuple[Gpu, ...]
     """The GPUs CUDA programs here will see, in index order."""
     excluded: tuple[ExcludedGpu, ...]
@@ -114,23 +118,33 @@ def to_document(facts: Facts) -> dict[str, Any]:
             "driver_version": gpu.driver_version,
             "cuda_driver_version": gpu.cuda_driver_version,
             "unavailable_reason": gpu.unavailable_reason,
-            "devices": [
-                {
-                    "index": g.index,
-                    "name": g.name,
-                    "uuid": g.uuid,
-                    "compute_capability": format_capability(g.capability),
-                    "memory_mib": g.memory_mib,
-                    "mig": g.mig,
-                }
-                for g in gpu.gpus
-            ],
-            "excluded": [
-                {"index": e.index, "name": e.name, "uuid": e.uuid, "reason": e.reason} for e in gpu.excluded
-            ],
+            "devices": [_device(g) for g in gpu.gpus],
+            "excluded": [_excluded(e) for e in gpu.excluded],
             "notes": list(gpu.notes),
         },
     }
+
+
+def _device(g: Gpu) -> dict[str, Any]:
+    # Keys that only some machines have are written only there, so other documents stay as they were.
+    item: dict[str, Any] = {
+        "index": g.index,
+        "name": g.name,
+        "uuid": g.uuid,
+        "compute_capability": format_capability(g.capability),
+        "memory_mib": g.memory_mib,
+        "mig": g.mig,
+    }
+    if g.mig_devices:
+        item["mig_devices"] = [{"uuid": uuid} for uuid in g.mig_devices]
+    return item
+
+
+def _excluded(e: ExcludedGpu) -> dict[str, Any]:
+    item: dict[str, Any] = {"index": e.index, "name": e.name, "uuid": e.uuid, "reason": e.reason}
+    if e.pci_address is not None:
+        item["pci_address"] = e.pci_address
+    return item
 
 
 class _Reader:
@@ -187,6 +201,15 @@ class _Reader:
             unknown_reason=raw.get("unknown_reason") if isinstance(raw.get("unknown_reason"), str) else None,
         )
 
+    def mig_devices(self, entry: dict[str, Any], where: str) -> tuple[str, ...]:
+        if "mig_devices" not in entry:
+            return ()
+        uuids = []
+        for position, item in enumerate(self.get(entry, "mig_devices", where, (list,))):
+            inner = f"{where}mig_devices[{position}]."
+            uuids.append(self.get(self.obj(item, inner.rstrip(".")), "uuid", inner, (str,)))
+        return tuple(uuids)
+
     def gpu(self, raw: dict[str, Any]) -> GpuFacts:
         devices = []
         for position, item in enumerate(self.get(raw, "devices", "gpu.", (list,))):
@@ -204,6 +227,7 @@ class _Reader:
                     capability=cap,
                     memory_mib=self.get(entry, "memory_mib", where, (int,), null=True),
                     mig=self.get(entry, "mig", where, (bool,), null=True),
+                    mig_devices=self.mig_devices(entry, where),
                 )
             )
         excluded = []
@@ -218,6 +242,9 @@ class _Reader:
                     name=self.get(entry, "name", where, (str,), null=True),
                     uuid=self.get(entry, "uuid", where, (str,), null=True),
                     reason=self.get(entry, "reason", where, (str,)),
+                    pci_address=self.get(entry, "pci_address", where, (str,), null=True)
+                    if "pci_address" in entry
+                    else None,
                 )
             )
         notes = self.get(raw, "notes", "gpu.", (list,)) if "notes" in raw else []

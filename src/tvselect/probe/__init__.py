@@ -14,6 +14,7 @@ from tvselect.errors import BadInputError
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
     from tvselect.facts.model import Facts
+    from tvselect.probe.root import ProbeRoot
 
 
 def gather_facts(
@@ -48,7 +49,9 @@ def gather_facts(
         return load_facts(facts_path, stdin)
 
     from tvselect.probe.cpu import read_cpuinfo, read_cpuinfo_file
+    from tvselect.probe.root import probe_root
 
+    root = probe_root(environ)
     # The file the user named is read first, so that a mistake in it fails before the GPU probe.
     cpu = read_cpuinfo_file(cpuinfo) if cpuinfo is not None else None
     if gpus:
@@ -57,24 +60,30 @@ def gather_facts(
         gpu = simulated_gpus(gpus, driver, catalog)
     else:
         from tvselect.probe.gpu import read_gpus
+        from tvselect.probe.others import account_for_gpus
         from tvselect.probe.simulate import check_driver
 
         # Check --driver before the probe runs, so that a typo fails fast.
         override = check_driver(driver) if driver is not None else None
-        gpu = read_gpus(environ)
+        gpu = account_for_gpus(read_gpus(environ, root=root), root, environ)
         if override is not None:
             probed = gpu.driver_version or "unknown"
             note = f"driver {override} from --driver (probed: {probed})"
             gpu = replace(gpu, driver_version=override, notes=(*gpu.notes, note))
     if cpu is None:
-        cpu = read_cpuinfo()
-    host = None if cpuinfo is not None or gpus else _host_name()
+        cpu = read_cpuinfo(root)
+    host = None if cpuinfo is not None or gpus else _host_name(root)
     return Facts(cpu=cpu, gpu=gpu, host=host)
 
 
-def _host_name() -> str | None:
+def _host_name(root: ProbeRoot) -> str | None:
     import os
 
+    if not root.is_host:
+        try:
+            return root.read_text("/etc/hostname", 256).strip() or None
+        except OSError:
+            return None
     # os.uname() is the same answer as socket.gethostname() without importing socket.
     try:
         return os.uname().nodename or None

@@ -6,6 +6,7 @@ import platform
 
 from tvselect.errors import BadInputError
 from tvselect.facts.model import CpuFacts
+from tvselect.probe.root import HOST_ROOT, ProbeRoot
 
 PROC_CPUINFO = "/proc/cpuinfo"
 MAX_CPUINFO_BYTES = 8 * 1024 * 1024
@@ -139,17 +140,28 @@ def read_cpuinfo_file(path: str) -> CpuFacts:
     return facts
 
 
-def read_cpuinfo() -> CpuFacts:
-    """Facts for this machine: `/proc/cpuinfo` where it can be read, else py-cpuinfo. Never raises."""
+def read_cpuinfo(root: ProbeRoot = HOST_ROOT) -> CpuFacts:
+    """Facts for the machine under `root`: its `/proc/cpuinfo`, else py-cpuinfo on this machine. Never raises.
+
+    Under a root other than `/`, py-cpuinfo would describe this machine's CPU, so an unreadable
+    file gives unknown features instead.
+    """
+    shown = root.shown(PROC_CPUINFO)
     try:
-        with open(PROC_CPUINFO, "rb") as handle:
-            text = handle.read(MAX_CPUINFO_BYTES).decode("utf-8", errors="replace")
+        text = root.read_text(PROC_CPUINFO, MAX_CPUINFO_BYTES)
     except OSError as exc:
-        return _from_py_cpuinfo(f"{PROC_CPUINFO} cannot be read ({exc.strerror})")
-    facts = parse_cpuinfo(text)
+        why = f"{shown} cannot be read ({exc.strerror or exc})"
+        return _from_py_cpuinfo(why) if root.is_host else _unknown(why)
+    facts = parse_cpuinfo(text, source=shown)
     if facts.unknown_reason is not None:
-        return _from_py_cpuinfo(facts.unknown_reason)
+        return _from_py_cpuinfo(facts.unknown_reason) if root.is_host else _unknown(facts.unknown_reason)
     return facts
+
+
+def _unknown(why: str) -> CpuFacts:
+    return CpuFacts(
+        arch="unknown", vendor=None, model=None, features=frozenset(), source="none", unknown_reason=why
+    )
 
 
 def _machine() -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tvselect.base.capability import Capability, parse_capability
 from tvselect.facts.model import ExcludedGpu, Gpu, GpuFacts
+from tvselect.probe.root import HOST_ROOT, ProbeRoot
 
 DRIVER_DIR = "/proc/driver/nvidia"
 # WSL2 has no /proc/driver/nvidia; its GPUs are reached through this device instead.
@@ -213,6 +214,7 @@ def parse_nvidia_smi(text: str) -> Found:
 def read_gpus(
     environ: Mapping[str, str],
     *,
+    root: ProbeRoot = HOST_ROOT,
     driver_dir: str = DRIVER_DIR,
     wsl_device: str = WSL_DEVICE,
     library_dirs: Sequence[str] | None = None,
@@ -232,15 +234,19 @@ def read_gpus(
     NVIDIA_VISIBLE_DEVICES is read by the container runtime when a container starts, with the
     host's numbering; what it granted is what NVML sees here, so it filters nothing and only
     explains (in `notes` and the reason) what was or was not found.
+
+    The paths are read inside `root`; NVML and nvidia-smi only run when it is `/`, since they
+    would answer about this machine and not about the one under the root.
     """
     try:
-        return _read_gpus(environ, driver_dir, wsl_device, library_dirs, nvml_timeout, smi_timeout)
+        return _read_gpus(environ, root, driver_dir, wsl_device, library_dirs, nvml_timeout, smi_timeout)
     except Exception as exc:  # noqa: BLE001 - the probe reports; it never stops tvselect
         return _none(f"the GPU probe failed ({type(exc).__name__}: {exc})", [], environ)
 
 
 def _read_gpus(
     environ: Mapping[str, str],
+    root: ProbeRoot,
     driver_dir: str,
     wsl_device: str,
     library_dirs: Sequence[str] | None,
@@ -248,21 +254,33 @@ def _read_gpus(
     smi_timeout: float,
 ) -> GpuFacts:
     notes: list[str] = []
-    smi = shutil.which("nvidia-smi", path=environ.get("PATH", os.defpath))
-    if not (os.path.isdir(driver_dir) or os.path.exists(wsl_device)):
-        library = _find_library(environ, library_dirs)
+    smi = _find_smi(environ, root)
+    loaded = root.isdir(driver_dir)
+    if not (loaded or root.exists(wsl_device)):
+        library = _find_library(environ, library_dirs, root)
         if smi is None and library is None:
-            notes.append(f"no {driver_dir}, no nvidia-smi on PATH, no {NVML_LIBRARY}")
+            notes.append(f"no {root.shown(driver_dir)}, no nvidia-smi on PATH, no {NVML_LIBRARY}")
             return _none("no NVIDIA driver installed", notes, environ)
-        present = " and ".join(p for p in (library, smi) if p)
-        notes.append(f"no {driver_dir} although {present} exists: the kernel driver is not loaded")
+        present = " and ".join(root.shown(p) for p in (library, smi) if p)
+        notes.append(
+            f"no {root.shown(driver_dir)} although {present} exists: the kernel driver is not loaded"
+        )
         notes.append("NVML and nvidia-smi not tried: without the kernel driver they cannot answer")
         return _none("NVIDIA driver installed but not loaded", notes, environ)
+    if not root.is_host:
+        present = root.shown(driver_dir if loaded else wsl_device)
+        notes.append(f"{present} exists: an NVIDIA driver is loaded there")
+        notes.append(
+            f"NVML and nvidia-smi not tried: they answer for this machine, not for the one under {root.path}"
+        )
+        return _none(
+            f"the GPUs under {root.path} can be read only by NVML on that machine itself", notes, environ
+        )
 
     nvml = _run_nvml(nvml_timeout)
     if isinstance(nvml, Found):
         notes.append("NVML: answered")
-        return _facts(nvml, "nvml", notes, environ)
+        return found_to_facts(nvml, "nvml", notes, environ)
     notes.append(f"NVML: {nvml.reason}")
     hint = _NVML_HINTS.get(nvml.code) if nvml.code is not None else None
     if hint is not None:
@@ -273,19 +291,32 @@ def _read_gpus(
     found = _run_nvidia_smi(smi, environ, smi_timeout)
     if isinstance(found, Found):
         notes.append("used nvidia-smi")
-        return _facts(found, "nvidia-smi", notes, environ)
+        return found_to_facts(found, "nvidia-smi", notes, environ)
     notes.append(f"nvidia-smi: {found.reason}")
     # Where NVML could not even start, nvidia-smi's own message says more about the machine.
     nvml_absent = nvml.code in (_BINDINGS_MISSING, NVML_ERROR_LIBRARY_NOT_FOUND)
     return _none(f"nvidia-smi {found.reason}" if nvml_absent else nvml.reason, notes, environ)
 
 
-def _find_library(environ: Mapping[str, str], library_dirs: Sequence[str] | None) -> str | None:
+def _find_smi(environ: Mapping[str, str], root: ProbeRoot) -> str | None:
+    path = environ.get("PATH", os.defpath)
+    if root.is_host:
+        return shutil.which("nvidia-smi", path=path)
+    for folder in path.split(os.pathsep):
+        candidate = os.path.join(folder or ".", "nvidia-smi")
+        if folder.startswith("/") and root.exists(candidate):
+            return candidate
+    return None
+
+
+def _find_library(
+    environ: Mapping[str, str], library_dirs: Sequence[str] | None, root: ProbeRoot
+) -> str | None:
     dirs = [d for d in environ.get("LD_LIBRARY_PATH", "").split(":") if d]
     dirs += LIBRARY_DIRS if library_dirs is None else library_dirs
     for folder in dirs:
         path = os.path.join(folder, NVML_LIBRARY)
-        if os.path.exists(path):
+        if root.exists(path):
             return path
     return None
 
@@ -532,7 +563,8 @@ def _visibility(gpus: tuple[FoundGpu, ...], visible: VisibleDevices) -> tuple[di
     return hidden, stop
 
 
-def _facts(found: Found, source: str, notes: list[str], environ: Mapping[str, str]) -> GpuFacts:
+def found_to_facts(found: Found, source: str, notes: list[str], environ: Mapping[str, str]) -> GpuFacts:
+    """The facts of what one source found, once CUDA_VISIBLE_DEVICES has had its say."""
     notes.extend(found.notes)
     visible = parse_visible_devices(environ.get("CUDA_VISIBLE_DEVICES"))
     hidden, stop = _visibility(found.gpus, visible)
@@ -557,6 +589,7 @@ def _facts(found: Found, source: str, notes: list[str], environ: Mapping[str, st
                 capability=g.capability,
                 memory_mib=g.memory_mib,
                 mig=g.mig,
+                mig_devices=g.mig_uuids,
             )
         )
     _note_device_order(found.gpus, visible, environ, notes)

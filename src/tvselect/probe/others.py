@@ -1,0 +1,72 @@
+"""Every GPU accounted for: where NVML found no usable GPU, Tegra boards and the PCI bus say what is there.
+
+Only runs when the NVIDIA probe found no usable GPU, so a machine whose GPUs NVML lists reads
+no extra file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from tvselect.facts.model import ExcludedGpu, GpuFacts
+from tvselect.probe.root import ProbeRoot
+
+if TYPE_CHECKING:
+    from tvselect.probe.tegra import TegraFacts
+
+
+def account_for_gpus(nvidia: GpuFacts, root: ProbeRoot, environ: Mapping[str, str]) -> GpuFacts:
+    """`nvidia` when it has a usable GPU; else the Tegra GPU, or the PCI GPUs that do not count, and why."""
+    if nvidia.gpus:
+        return nvidia
+    from tvselect.probe.tegra import read_tegra
+
+    tegra = read_tegra(root)
+    if tegra is not None:
+        return _tegra_facts(nvidia, tegra, environ)
+    return _with_pci(nvidia, root)
+
+
+def _tegra_facts(nvidia: GpuFacts, tegra: TegraFacts, environ: Mapping[str, str]) -> GpuFacts:
+    from tvselect.probe.gpu import Found, FoundGpu, found_to_facts
+
+    gpu = FoundGpu(index=0, name=tegra.name, uuid=None, capability=tegra.capability, problem=tegra.problem)
+    found = Found(gpus=(gpu,), driver_version=None, cuda_driver_version=tegra.cuda_driver_version)
+    notes = [*nvidia.notes, f"no GPU from NVIDIA's tools ({nvidia.unavailable_reason}); a Tegra board"]
+    return found_to_facts(found, "tegra", [*notes, *tegra.notes], environ)
+
+
+def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
+    from tvselect.probe.pci import NVIDIA, excluded_reason, read_pci_gpus
+
+    gpus, unreadable = read_pci_gpus(root)
+    if unreadable is not None:
+        return replace(nvidia, notes=(*nvidia.notes, f"PCI bus not read: {unreadable}"))
+    # GPUs NVML already listed (and CUDA_VISIBLE_DEVICES hid) are not counted twice.
+    listed_by_nvidia = bool(nvidia.excluded)
+    excluded: list[ExcludedGpu] = []
+    for position, gpu in enumerate(gpus):
+        if gpu.vendor == NVIDIA and listed_by_nvidia:
+            continue
+        why = excluded_reason(gpu) or (
+            f"NVIDIA GPU {gpu.address} found with the nvidia kernel module bound, "
+            f"but NVIDIA's tools could not read it ({nvidia.unavailable_reason})"
+        )
+        excluded.append(
+            ExcludedGpu(index=position, name=gpu.label, uuid=None, reason=why, pci_address=gpu.address)
+        )
+    if not excluded:
+        return nvidia
+    notes = (*nvidia.notes, f"PCI bus: {len(excluded)} GPU(s) that NVIDIA's tools did not list")
+    unreachable = [e for e in excluded if e.reason.startswith("NVIDIA GPU")]
+    if unreachable:
+        reason = unreachable[0].reason
+        notes = (*notes, f"NVIDIA probe: {nvidia.unavailable_reason}")
+    elif nvidia.excluded:
+        reason = nvidia.unavailable_reason or "no usable GPU"
+    else:
+        others = "; ".join(f"{e.name}: {e.reason.partition(': ')[2] or e.reason}" for e in excluded)
+        reason = f"no NVIDIA GPU ({others})"
+    return replace(nvidia, excluded=(*nvidia.excluded, *excluded), unavailable_reason=reason, notes=notes)
