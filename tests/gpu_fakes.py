@@ -100,6 +100,12 @@ def nvmlDeviceGetUUID(handle):
     return _text(_gpu(handle, "uuid")["uuid"])
 
 
+# MIG as real NVML answers: the maximum count is the GPU's number of MIG slots (7 on A100 and
+# H100) whatever exists; a slot without a MIG device answers NVML_ERROR_NOT_FOUND (6). In the
+# configuration, "mig_uuids" lists the slots in order, null for an empty one.
+MAX_MIG_DEVICES = 7
+
+
 def nvmlDeviceGetMemoryInfo(handle):
     return SimpleNamespace(total=_gpu(handle, "memory")["memory"], free=0, used=0)
 
@@ -110,12 +116,16 @@ def nvmlDeviceGetMigMode(handle):
 
 
 def nvmlDeviceGetMaxMigDeviceCount(handle):
-    return len(_gpu(handle, "mig").get("mig_uuids", [])) + 1
+    _gpu(handle, "mig")
+    return MAX_MIG_DEVICES
 
 
 def nvmlDeviceGetMigDeviceHandleByIndex(handle, slot):
-    if slot >= len(_CONFIG["gpus"][handle].get("mig_uuids", [])):
-        raise NVMLError(6)
+    if slot >= MAX_MIG_DEVICES:
+        raise NVMLError(2)  # NVML_ERROR_INVALID_ARGUMENT
+    uuids = _CONFIG["gpus"][handle].get("mig_uuids", [])
+    if slot >= len(uuids) or uuids[slot] is None:
+        raise NVMLError(6)  # NVML_ERROR_NOT_FOUND
     return (handle, slot)
 
 

@@ -20,6 +20,7 @@ _ARM_PARTS = {
     ("0x41", "0xd8e"): "ARM Neoverse N3",
     ("0x41", "0xd84"): "ARM Neoverse V3",
     ("0x41", "0xd0b"): "ARM Cortex-A76",
+    ("0x41", "0xd42"): "ARM Cortex-A78AE",
     ("0x41", "0xd08"): "ARM Cortex-A72",
     ("0x41", "0xd03"): "ARM Cortex-A53",
 }

@@ -268,8 +268,10 @@ def _read_gpus(
         notes.append("NVML and nvidia-smi not tried: without the kernel driver they cannot answer")
         return _none("NVIDIA driver installed but not loaded", notes, environ)
     if not root.is_host:
-        present = root.shown(driver_dir if loaded else wsl_device)
-        notes.append(f"{present} exists: an NVIDIA driver is loaded there")
+        if loaded:
+            notes.append(f"{root.shown(driver_dir)} exists: the nvidia kernel module is loaded there")
+        else:
+            notes.append(f"{root.shown(wsl_device)} exists: a WSL2 machine, whose GPUs only NVML can list")
         notes.append(
             f"NVML and nvidia-smi not tried: they answer for this machine, not for the one under {root.path}"
         )
