@@ -682,3 +682,28 @@ def test_parse_nvidia_smi(
     found = parse_nvidia_smi(text)
     assert [(g.index, g.name, g.capability, g.memory_mib, g.mig) for g in found.gpus] == gpus
     assert len(found.notes) == bad_lines
+
+
+MIG_SPARSE = ["MIG-11111111-1d3a-5b8e-9c4d-2f6a7b8c9d0e", None, "MIG-33333333-1d3a-5b8e-9c4d-2f6a7b8c9d0e"]
+
+
+@pytest.mark.parametrize(
+    ("visible", "indices"),
+    [(None, [0, 1]), (MIG_SPARSE[2], [1]), (f"{MIG_SPARSE[0]},{H100['uuid']}", [0, 1])],
+    ids=["all", "by-mig-uuid", "mig-and-gpu"],
+)
+def test_mig_devices_listed_under_their_gpu(machine: Machine, visible: str | None, indices: list[int]) -> None:
+    from tvselect.facts.model import CpuFacts, Facts, from_document, to_document
+
+    # Slot 1 is empty: real NVML answers NOT_FOUND there and the probe goes on to slot 2.
+    machine.nvml({"gpus": [gpu(H100), gpu(A100, mig=1, mig_uuids=MIG_SPARSE)]})
+    facts = machine.probe({"CUDA_VISIBLE_DEVICES": visible} if visible else {})
+    assert [g.index for g in facts.gpus] == indices
+    a100 = next(g for g in facts.gpus if g.index == 1)
+    assert (a100.capability, a100.mig, a100.mig_devices) == ((8, 0), True, (MIG_SPARSE[0], MIG_SPARSE[2]))
+    cpu = CpuFacts(arch="x86_64", vendor=None, model=None, features=frozenset(), source="test")
+    doc = to_document(Facts(cpu=cpu, gpu=facts))
+    devices = {d["index"]: d for d in doc["gpu"]["devices"]}
+    assert devices[1]["mig_devices"] == [{"uuid": MIG_SPARSE[0]}, {"uuid": MIG_SPARSE[2]}]
+    assert all("mig_devices" not in d for i, d in devices.items() if i != 1)  # other documents unchanged
+    assert from_document(doc, "test").gpu == facts

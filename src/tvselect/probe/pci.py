@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tvselect.probe.root import ProbeRoot
 
@@ -22,8 +22,7 @@ NOT_SERVED = {
 MAX_DEVICES = 4096  # more PCI functions than any machine has; bounds the scan
 
 
-@dataclass(frozen=True, slots=True)
-class PciGpu:
+class PciGpu(NamedTuple):
     """One display controller on the PCI bus."""
 
     address: str

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tvselect.base.capability import Capability, format_capability, parse_capability, parse_version
 from tvselect.probe.root import ProbeRoot
@@ -23,8 +22,7 @@ _RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)"
 _SOC = re.compile(r"nvidia,(tegra\d+)")
 
 
-@dataclass(frozen=True, slots=True)
-class TegraFacts:
+class TegraFacts(NamedTuple):
     """What the files of a Tegra board say about its GPU."""
 
     soc: str | None
