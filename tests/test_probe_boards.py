@@ -8,7 +8,7 @@ import pytest
 
 from tvselect.base.capability import parse_capability
 from tvselect.catalog.model import load_catalog
-from tvselect.probe.pci import PciGpu, excluded_reason, parse_pci_device
+from tvselect.probe.pci import PciGpu, excluded_reason, load_vendors, parse_pci_device
 from tvselect.probe.tegra import (
     cuda_for_release,
     load_table,
@@ -20,6 +20,7 @@ from tvselect.probe.tegra import (
 )
 
 TABLE = load_table()
+VENDORS = load_vendors()
 
 
 @pytest.mark.parametrize(
@@ -128,9 +129,9 @@ def test_every_tegra_capability_is_one_the_catalog_treats_as_tegra() -> None:
 @pytest.mark.parametrize(
     ("files", "gpu"),
     [
-        (("0x030000\n", "0x1002\n", "0x73bf\n"), PciGpu("0000:0c:00.0", 0x1002, 0x73BF)),
-        (("0x030200\n", "0x10de\n", "0x2330\n"), PciGpu("0000:0c:00.0", 0x10DE, 0x2330)),
-        (("0x038000\n", "0x8086\n", "0x56c0\n"), PciGpu("0000:0c:00.0", 0x8086, 0x56C0)),
+        (("0x030000\n", "0x1002\n", "0x73bf\n"), PciGpu("0000:0c:00.0", 0x1002, 0x73BF, "AMD")),
+        (("0x030200\n", "0x10de\n", "0x2330\n"), PciGpu("0000:0c:00.0", 0x10DE, 0x2330, "NVIDIA")),
+        (("0x038000\n", "0x8086\n", "0x56c0\n"), PciGpu("0000:0c:00.0", 0x8086, 0x56C0, "Intel")),
         (("0x040300\n", "0x1002\n", "0xab28\n"), None),
         (("0x060000\n", "0x1022\n", "0x1480\n"), None),
         (("junk", "0x10de", "0x2330"), None),
@@ -139,30 +140,33 @@ def test_every_tegra_capability_is_one_the_catalog_treats_as_tegra() -> None:
     ids=["amd-vga", "nvidia-3d", "intel-other-display", "hdmi-audio", "host-bridge", "junk", "empty"],
 )
 def test_parse_pci_device(files: tuple[str, str, str], gpu: PciGpu | None) -> None:
-    assert parse_pci_device("0000:0c:00.0", *files) == gpu
+    assert parse_pci_device("0000:0c:00.0", *files, VENDORS) == gpu
 
 
 @pytest.mark.parametrize(
     ("gpu", "reason"),
     [
         (
-            PciGpu("0000:65:00.0", 0x10DE, 0x2330),
+            PciGpu("0000:65:00.0", 0x10DE, 0x2330, "NVIDIA"),
             "NVIDIA GPU 0000:65:00.0 found, but the nvidia kernel module is not loaded",
         ),
         (
-            PciGpu("0000:65:00.0", 0x10DE, 0x2330, "vfio-pci"),
+            PciGpu("0000:65:00.0", 0x10DE, 0x2330, "NVIDIA", "vfio-pci"),
             "bound to vfio-pci, not the nvidia kernel module",
         ),
-        (PciGpu("0000:65:00.0", 0x10DE, 0x2330, "nouveau"), "bound to nouveau"),
-        (PciGpu("0000:65:00.0", 0x10DE, 0x2330, "nvidia"), None),
-        (PciGpu("0000:0c:00.0", 0x1002, 0x73BF, "amdgpu"), "AMD GPU: build-torchvision has no ROCm builds"),
+        (PciGpu("0000:65:00.0", 0x10DE, 0x2330, "NVIDIA", "nouveau"), "bound to nouveau"),
+        (PciGpu("0000:65:00.0", 0x10DE, 0x2330, "NVIDIA", "nvidia"), None),
         (
-            PciGpu("0000:00:02.0", 0x8086, 0x56C0, "i915"),
+            PciGpu("0000:0c:00.0", 0x1002, 0x73BF, "AMD", "amdgpu"),
+            "AMD GPU: build-torchvision has no ROCm builds",
+        ),
+        (
+            PciGpu("0000:00:02.0", 0x8086, 0x56C0, "Intel", "i915"),
             "Intel GPU: build-torchvision has no builds for Intel GPUs",
         ),
     ],
     ids=["nvidia-no-driver", "nvidia-vfio", "nvidia-nouveau", "nvidia-bound", "amd", "intel"],
 )
 def test_excluded_reason(gpu: PciGpu, reason: Any) -> None:
-    got = excluded_reason(gpu)
+    got = excluded_reason(gpu, VENDORS)
     assert got is None if reason is None else (got is not None and reason in got)

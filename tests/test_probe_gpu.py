@@ -692,7 +692,9 @@ MIG_SPARSE = ["MIG-11111111-1d3a-5b8e-9c4d-2f6a7b8c9d0e", None, "MIG-33333333-1d
     [(None, [0, 1]), (MIG_SPARSE[2], [1]), (f"{MIG_SPARSE[0]},{H100['uuid']}", [0, 1])],
     ids=["all", "by-mig-uuid", "mig-and-gpu"],
 )
-def test_mig_devices_listed_under_their_gpu(machine: Machine, visible: str | None, indices: list[int]) -> None:
+def test_mig_devices_listed_under_their_gpu(
+    machine: Machine, visible: str | None, indices: list[int]
+) -> None:
     from tvselect.facts.model import CpuFacts, Facts, from_document, to_document
 
     # Slot 1 is empty: real NVML answers NOT_FOUND there and the probe goes on to slot 2.
@@ -707,3 +709,26 @@ def test_mig_devices_listed_under_their_gpu(machine: Machine, visible: str | Non
     assert devices[1]["mig_devices"] == [{"uuid": MIG_SPARSE[0]}, {"uuid": MIG_SPARSE[2]}]
     assert all("mig_devices" not in d for i, d in devices.items() if i != 1)  # other documents unchanged
     assert from_document(doc, "test").gpu == facts
+
+
+def test_no_tegra_or_pci_work_where_nvml_lists_a_gpu(tmp_path: Path) -> None:
+    """The default path on a GPU machine reads no extra file and imports no extra probe module."""
+    import os
+    import subprocess
+
+    install_fake_pynvml(tmp_path / "site", {"gpus": [H100]})
+    (tmp_path / "driver").mkdir()
+    code = (
+        "import sys\n"
+        "from tvselect.probe.gpu import read_gpus\n"
+        "from tvselect.probe.others import account_for_gpus\n"
+        "from tvselect.probe.root import HOST_ROOT\n"
+        f"facts = read_gpus({{'PATH': ''}}, driver_dir={str(tmp_path / 'driver')!r}, library_dirs=())\n"
+        "same = account_for_gpus(facts, HOST_ROOT, {}) is facts\n"
+        "print(same, len(facts.gpus), sorted(m for m in sys.modules if m.startswith(('tvselect.probe.tegra', 'tvselect.probe.pci'))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "True 1 []", done.stderr

@@ -39,18 +39,19 @@ def _tegra_facts(nvidia: GpuFacts, tegra: TegraFacts, environ: Mapping[str, str]
 
 
 def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
-    from tvselect.probe.pci import NVIDIA, excluded_reason, read_pci_gpus
+    from tvselect.probe.pci import NVIDIA, excluded_reason, load_vendors, read_pci_gpus
 
     gpus, unreadable = read_pci_gpus(root)
     if unreadable is not None:
         return replace(nvidia, notes=(*nvidia.notes, f"PCI bus not read: {unreadable}"))
     # GPUs NVML already listed (and CUDA_VISIBLE_DEVICES hid) are not counted twice.
     listed_by_nvidia = bool(nvidia.excluded)
+    vendors = load_vendors() if gpus else {}
     excluded: list[ExcludedGpu] = []
     for position, gpu in enumerate(gpus):
         if gpu.vendor == NVIDIA and listed_by_nvidia:
             continue
-        why = excluded_reason(gpu) or (
+        why = excluded_reason(gpu, vendors) or (
             f"NVIDIA GPU {gpu.address} found with the nvidia kernel module bound, "
             f"but NVIDIA's tools could not read it ({nvidia.unavailable_reason})"
         )

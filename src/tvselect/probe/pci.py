@@ -12,14 +12,17 @@ from tvselect.probe.root import ProbeRoot
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 DISPLAY_CLASS = 0x03  # PCI base class 03h: display controller (VGA 0300, 3D 0302, other 0380)
-NVIDIA, AMD, INTEL = 0x10DE, 0x1002, 0x8086
-VENDORS = {NVIDIA: "NVIDIA", AMD: "AMD", INTEL: "Intel"}
-# Why a GPU of each other vendor does not count: the catalog has CUDA builds only.
-NOT_SERVED = {
-    AMD: "build-torchvision has no ROCm builds",
-    INTEL: "build-torchvision has no builds for Intel GPUs (XPU)",
-}
+NVIDIA = 0x10DE  # the one vendor whose GPUs count, when the nvidia kernel module drives them
 MAX_DEVICES = 4096  # more PCI functions than any machine has; bounds the scan
+
+
+def load_vendors() -> dict[int, dict[str, str]]:
+    """data/pci_gpus.json's vendors, keyed by PCI vendor id."""
+    import json
+    from importlib.resources import files
+
+    text = files("tvselect").joinpath("data").joinpath("pci_gpus.json").read_text(encoding="utf-8")
+    return {int(key, 16): value for key, value in json.loads(text)["vendors"].items()}
 
 
 class PciGpu(NamedTuple):
@@ -31,13 +34,10 @@ class PciGpu(NamedTuple):
     """PCI vendor id, e.g. 0x10de."""
     device: int
     """PCI device id, e.g. 0x2330."""
+    vendor_name: str
+    """`NVIDIA`, `AMD`, `Intel` (data/pci_gpus.json), or the vendor id."""
     driver: str | None = None
     """The kernel driver bound to it (`nvidia`, `amdgpu`, `vfio-pci`); None when none is."""
-
-    @property
-    def vendor_name(self) -> str:
-        """`NVIDIA`, `AMD`, `Intel`, or the vendor id."""
-        return VENDORS.get(self.vendor, f"vendor {self.vendor:04x}")
 
     @property
     def label(self) -> str:
@@ -53,12 +53,15 @@ def _hex(text: str) -> int | None:
         return None
 
 
-def parse_pci_device(address: str, class_text: str, vendor_text: str, device_text: str) -> PciGpu | None:
+def parse_pci_device(
+    address: str, class_text: str, vendor_text: str, device_text: str, vendors: dict[int, dict[str, str]]
+) -> PciGpu | None:
     """The GPU a sysfs PCI device is (`class` 0x03xxxx), or None when it is not a display controller."""
     klass, vendor, device = _hex(class_text), _hex(vendor_text), _hex(device_text)
     if klass is None or vendor is None or device is None or klass >> 16 != DISPLAY_CLASS:
         return None
-    return PciGpu(address=address, vendor=vendor, device=device)
+    name = vendors.get(vendor, {}).get("name", f"vendor {vendor:04x}")
+    return PciGpu(address=address, vendor=vendor, device=device, vendor_name=name)
 
 
 def read_pci_gpus(root: ProbeRoot) -> tuple[tuple[PciGpu, ...], str | None]:
@@ -67,6 +70,7 @@ def read_pci_gpus(root: ProbeRoot) -> tuple[tuple[PciGpu, ...], str | None]:
         names = root.listdir(PCI_DEVICES)
     except OSError as exc:
         return (), f"{root.shown(PCI_DEVICES)} cannot be listed ({exc.strerror or exc})"
+    vendors = load_vendors()
     found = []
     for name in names[:MAX_DEVICES]:
         folder = f"{PCI_DEVICES}/{name}"
@@ -77,9 +81,9 @@ def read_pci_gpus(root: ProbeRoot) -> tuple[tuple[PciGpu, ...], str | None]:
             vendor, device = root.read_text(f"{folder}/vendor", 64), root.read_text(f"{folder}/device", 64)
         except OSError:
             continue
-        gpu = parse_pci_device(name, klass, vendor, device)
-        if gpu is not None and gpu.vendor in VENDORS:
-            found.append(PciGpu(gpu.address, gpu.vendor, gpu.device, _driver(root, f"{folder}/driver")))
+        gpu = parse_pci_device(name, klass, vendor, device, vendors)
+        if gpu is not None and gpu.vendor in vendors:
+            found.append(gpu._replace(driver=_driver(root, f"{folder}/driver")))
     return tuple(found), None
 
 
@@ -96,7 +100,7 @@ def _driver(root: ProbeRoot, link: str) -> str | None:
         return None
 
 
-def excluded_reason(gpu: PciGpu) -> str | None:
+def excluded_reason(gpu: PciGpu, vendors: dict[int, dict[str, str]]) -> str | None:
     """Why a PCI GPU does not count, from its vendor and driver; None for an NVIDIA GPU with its driver."""
     if gpu.vendor == NVIDIA:
         if gpu.driver is None:
@@ -104,4 +108,5 @@ def excluded_reason(gpu: PciGpu) -> str | None:
         if gpu.driver != "nvidia":
             return f"NVIDIA GPU {gpu.address} found, but it is bound to {gpu.driver}, not the nvidia kernel module"
         return None
-    return f"{gpu.vendor_name} GPU: {NOT_SERVED.get(gpu.vendor, 'tvselect chooses CUDA builds only')}"
+    why = vendors.get(gpu.vendor, {}).get("not_served", "tvselect chooses among CUDA builds only")
+    return f"{gpu.vendor_name} GPU: {why}"
