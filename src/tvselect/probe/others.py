@@ -30,7 +30,7 @@ def account_for_gpus(nvidia: GpuFacts, root: ProbeRoot, environ: Mapping[str, st
 
 
 def _tegra_facts(nvidia: GpuFacts, tegra: TegraFacts, environ: Mapping[str, str]) -> GpuFacts:
-    from tvselect.probe.gpu import Found, FoundGpu, found_to_facts
+    from tvselect.probe.visibility import Found, FoundGpu, found_to_facts
 
     gpu = FoundGpu(index=0, name=tegra.name, uuid=None, capability=tegra.capability, problem=tegra.problem)
     found = Found(gpus=(gpu,), driver_version=None, cuda_driver_version=tegra.cuda_driver_version)
