@@ -709,6 +709,9 @@ def test_mig_devices_listed_under_their_gpu(
     assert devices[1]["mig_devices"] == [{"uuid": MIG_SPARSE[0]}, {"uuid": MIG_SPARSE[2]}]
     assert all("mig_devices" not in d for i, d in devices.items() if i != 1)  # other documents unchanged
     assert from_document(doc, "test").gpu == facts
+    from test_cli import schema_validator
+
+    schema_validator("facts-v1.json").validate(doc)
 
 
 def test_no_tegra_or_pci_work_where_nvml_lists_a_gpu(tmp_path: Path) -> None:

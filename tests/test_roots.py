@@ -179,3 +179,19 @@ def test_a_root_that_is_not_a_folder_is_bad_input(tmp_path: Path) -> None:
     done = run("--json", env={"TVSELECT_ROOT": str(tmp_path / "missing")})
     assert done.code == 2
     assert "TVSELECT_ROOT" in done.stderr and done.stdout == ""
+
+
+def test_tegra_where_nvml_answers_but_lists_no_gpu() -> None:
+    """A Jetson whose display driver lets NVML start: NVML lists no GPU, the board's files still count."""
+    from tvselect.facts.model import GpuFacts
+    from tvselect.probe.others import account_for_gpus
+    from tvselect.probe.root import ProbeRoot
+
+    nvml = GpuFacts("none", (), (), "540.4.0", None, "the NVIDIA driver reports no GPU", ("NVML: answered",))
+    facts = account_for_gpus(nvml, ProbeRoot(str(ROOTS / "jetson-agx-orin")), {})
+    assert (facts.source, [g.capability for g in facts.gpus], facts.cuda_driver_version) == (
+        "tegra",
+        [(8, 7)],
+        "12.6",
+    )
+    assert facts.notes[0] == "NVML: answered" and "the NVIDIA driver reports no GPU" in facts.notes[1]

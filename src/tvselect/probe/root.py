@@ -4,7 +4,9 @@
 passed down. Under `/` every path is the path itself, so the probe does exactly what it did
 before roots existed. Under another folder, paths are resolved as a chroot would: symbolic
 links are followed inside the root (an absolute target is re-rooted, `..` stops at the root),
-so a link in an image can never lead the probe to this machine's own files.
+so a link in an image can never lead the probe to this machine's own files. (Resolving and
+opening are two steps: an image changed while tvselect reads it could swap a link in between;
+a mounted image is not expected to change under it.)
 """
 
 from __future__ import annotations
