@@ -18,8 +18,9 @@ COMPATIBLE = "/proc/device-tree/compatible"
 MODEL = "/proc/device-tree/model"
 NV_TEGRA_RELEASE = "/etc/nv_tegra_release"
 
-_RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)")
-_SOC = re.compile(r"nvidia,(tegra\d+)")
+# Patterns, not compiled here: most runs import this module and find no Tegra file (re caches them).
+_RELEASE = r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*(\d+(?:\.\d+)*)"
+_SOC = r"nvidia,(tegra\d+)"
 
 
 class TegraFacts(NamedTuple):
@@ -57,7 +58,7 @@ def parse_compatible(text: str) -> tuple[str, ...]:
 def soc_from(compatible: tuple[str, ...], family: str | None) -> str | None:
     """The SoC (`tegra234`) the compatible list or, failing that, the soc0 family names."""
     for entry in compatible:
-        match = _SOC.fullmatch(entry.lower())
+        match = re.fullmatch(_SOC, entry.lower())
         if match:
             return match.group(1)
     if family is not None and family.lower() != "tegra":
@@ -67,7 +68,7 @@ def soc_from(compatible: tuple[str, ...], family: str | None) -> str | None:
 
 def parse_nv_tegra_release(text: str) -> str | None:
     """The L4T release in `/etc/nv_tegra_release` (`# R36 (release), REVISION: 4.3, ...` gives `36.4.3`)."""
-    match = _RELEASE.search(text)
+    match = re.search(_RELEASE, text)
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
@@ -129,7 +130,7 @@ def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     compatible_text = _read(root, COMPATIBLE)
     compatible = parse_compatible(compatible_text) if compatible_text is not None else ()
     release_text = _read(root, NV_TEGRA_RELEASE)
-    if family is None and release_text is None and not any(_SOC.fullmatch(c.lower()) for c in compatible):
+    if family is None and release_text is None and not any(re.fullmatch(_SOC, c.lower()) for c in compatible):
         return None
     notes = []
     if family is not None:

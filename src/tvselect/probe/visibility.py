@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tvselect.base.capability import Capability
 from tvselect.facts.model import ExcludedGpu, Gpu, GpuFacts
 
 
-@dataclass(frozen=True, slots=True)
-class FoundGpu:
+# NamedTuples, not frozen dataclasses: every run defines these, and a NamedTuple costs a tenth.
+class FoundGpu(NamedTuple):
     """One GPU as NVML or nvidia-smi reported it, before the visibility rules apply."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the NVML name
     """NVML / nvidia-smi index (PCI bus order)."""
     name: str | None
     """Product name, when it could be read."""
@@ -36,8 +36,7 @@ class FoundGpu:
     """Why the GPU cannot be used although it exists (lost, capability unreadable)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     """What one source reported: its GPUs and the driver."""
 
     gpus: tuple[FoundGpu, ...]
@@ -50,16 +49,14 @@ class Found:
     """What went wrong on the way without stopping the source."""
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """Why a source gave no answer, and its NVML return code when it has one."""
 
     reason: str
     code: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VisibleDevices:
+class VisibleDevices(NamedTuple):
     """CUDA_VISIBLE_DEVICES as CUDA reads it."""
 
     value: str | None
