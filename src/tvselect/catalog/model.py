@@ -9,7 +9,8 @@ from typing import Any, NamedTuple
 from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.errors import CatalogError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READ_VERSIONS = (1, 2)
 CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
 
@@ -48,28 +49,17 @@ class Branch(NamedTuple):
     name: str
     """Branch name, e.g. `cuda-12_9`."""
     torchvision: str | None
-    """TorchVision version, None where not yet known."""
-    pytorch: str
-    """PyTorch version."""
-    cuda: str
-    """CUDA toolkit version the branch builds with."""
+    """TorchVision version, None where not known (or not the same for all its variants)."""
+    pytorch: str | None
+    """PyTorch version, None where not known (or not the same for all its variants)."""
+    cuda: str | None
+    """CUDA toolkit version its CUDA builds use unless a variant says otherwise; None: none."""
     cudnn: str | None
     """cuDNN version, None where not recorded."""
     python: str
     """Python version of the builds."""
     nixpkgs: str | None
-    """The nixpkgs pin, None where not yet known."""
-    min_driver: tuple[int, ...]
-    """Minimum NVIDIA driver version, as integers."""
-    min_driver_text: str
-    """Minimum NVIDIA driver version as written in the catalog."""
-    min_driver_note: str
-    """Why that minimum."""
-
-    @property
-    def cuda_major(self) -> int:
-        """Major version of the branch's CUDA toolkit."""
-        return int(self.cuda.split(".")[0])
+    """The nixpkgs pin, None where not known (or not the same for all its variants)."""
 
 
 class Variant(NamedTuple):
@@ -83,6 +73,29 @@ class Variant(NamedTuple):
     """The GPU architecture it carries cubins for; None for CPU-only builds."""
     cpu_isa: str
     """The CPU instruction set it is compiled for."""
+    cuda: str | None = None
+    """The CUDA toolkit it is built with; None for builds without CUDA."""
+    platforms: tuple[str, ...] = ()
+    """The Nix systems it is built for, e.g. `x86_64-linux`, `aarch64-darwin`."""
+    torchvision: str | None = None
+    """TorchVision version; None where not known."""
+    pytorch: str | None = None
+    """PyTorch version; None where not known."""
+    nixpkgs: str | None = None
+    """The nixpkgs revision it is built from; None where not known."""
+    min_driver: tuple[int, ...] | None = None
+    """Minimum NVIDIA driver for its CUDA (data/cuda.json); None for builds without CUDA."""
+    min_driver_text: str | None = None
+    """That minimum as written."""
+    min_driver_note: str | None = None
+    """Why that minimum."""
+    recipe: str | None = None
+    """The recipe it was read from, where it was read from one."""
+
+    @property
+    def cuda_major(self) -> int | None:
+        """Major version of its CUDA toolkit; None for builds without CUDA."""
+        return int(self.cuda.split(".")[0]) if self.cuda else None
 
 
 class Catalog(NamedTuple):
@@ -112,6 +125,8 @@ class Catalog(NamedTuple):
     """For each package name, the branches that build a package of that name (index_packages)."""
     positions_by_gpu_arch: Mapping[str | None, tuple[int, ...]]
     """For each GPU architecture (None: CPU-only), the positions of its variants (index_gpu_archs)."""
+    cuda_examples: tuple[Variant, ...] = ()
+    """One variant of each CUDA version the catalog builds with, for the driver rules (index_cudas)."""
 
     def with_variants(self, variants: tuple[Variant, ...]) -> Catalog:
         """This catalog with other variants (and the indexes that go with them)."""
@@ -119,6 +134,7 @@ class Catalog(NamedTuple):
             variants=variants,
             branches_of_package=index_packages(variants),
             positions_by_gpu_arch=index_gpu_archs(variants),
+            cuda_examples=index_cudas(variants),
         )
 
     def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
@@ -140,6 +156,15 @@ def index_gpu_archs(variants: tuple[Variant, ...]) -> dict[str | None, tuple[int
     for position, variant in enumerate(variants):
         index[variant.gpu_arch] = (*index.get(variant.gpu_arch, ()), position)
     return index
+
+
+def index_cudas(variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """The first variant of each CUDA version (its driver minimum is that of every other)."""
+    first: dict[str, Variant] = {}
+    for variant in variants:
+        if variant.cuda is not None:
+            first.setdefault(variant.cuda, variant)
+    return tuple(first.values())
 
 
 def load_catalog(path: str | None = None) -> Catalog:
@@ -186,6 +211,7 @@ class _Checker:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.version = SCHEMA_VERSION
 
     def fail(self, where: str, problem: str) -> CatalogError:
         return CatalogError(f"catalog {self.source}: {where}: {problem}")
@@ -221,8 +247,9 @@ class _Checker:
     def catalog(self, data: Any) -> Catalog:
         top = self.obj(data, "top level")
         version = top.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise self.fail("schema_version", f"expected {SCHEMA_VERSION}, found {version!r}")
+        if version not in READ_VERSIONS or isinstance(version, bool):
+            raise self.fail("schema_version", f"expected {SCHEMA_VERSION} (or 1), found {version!r}")
+        self.version = version
         branches = self.branches(self.field_(top, "branches", "top level", dict))
         preference = self.strings(top, "branch_preference", "top level")
         if sorted(preference) != sorted(branches):
@@ -255,6 +282,7 @@ class _Checker:
             variants=variants,
             branches_of_package=index_packages(variants),
             positions_by_gpu_arch=index_gpu_archs(variants),
+            cuda_examples=index_cudas(variants),
         )
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:
@@ -264,26 +292,22 @@ class _Checker:
         for name, value in raw.items():
             where = f"branches.{name}"
             entry = self.obj(value, where)
-            min_driver_text = self.field_(entry, "min_driver", where, str)
-            min_driver = parse_version(min_driver_text)
-            if min_driver is None:
-                raise self.fail(where, f"min_driver '{min_driver_text}' is not a version like '550'")
-            cuda = self.field_(entry, "cuda", where, str)
-            if parse_version(cuda) is None:
-                raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
             result[name] = Branch(
                 name=name,
                 torchvision=self.field_(entry, "torchvision", where, str, null=True),
-                pytorch=self.field_(entry, "pytorch", where, str),
-                cuda=cuda,
+                pytorch=self.field_(entry, "pytorch", where, str, null=self.version > 1),
+                cuda=self.cuda(entry, where, null=self.version > 1),
                 cudnn=self.field_(entry, "cudnn", where, str, null=True),
                 python=self.field_(entry, "python", where, str),
                 nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True),
-                min_driver=min_driver,
-                min_driver_text=min_driver_text,
-                min_driver_note=self.field_(entry, "min_driver_note", where, str),
             )
         return result
+
+    def cuda(self, entry: dict[str, Any], where: str, *, null: bool) -> str | None:
+        cuda: str | None = self.field_(entry, "cuda", where, str, null=null)
+        if cuda is not None and parse_version(cuda) is None:
+            raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
+        return cuda
 
     def isas(self, raw: dict[str, Any]) -> dict[str, Isa]:
         result = {}
@@ -365,12 +389,51 @@ class _Checker:
                 raise self.fail(where, f"unknown cpu_isa '{isa}'")
             if gpu_arch is not None and gpu_arch not in gpu_archs:
                 raise self.fail(where, f"unknown gpu_arch '{gpu_arch}'")
-            self.check_name(package, branches[branch], gpu_arch, isa, where)
+            if self.version == 1:
+                self.check_name(package, branches[branch], gpu_arch, isa, where)
             if (branch, package) in seen:
                 raise self.fail(where, f"listed twice on branch '{branch}'")
             seen.add((branch, package))
-            result.append(Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa))
+            variant = Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa)
+            result.append(self.details(variant, entry, branches[branch], isas[isa], where))
         return tuple(result)
+
+    def details(
+        self, variant: Variant, entry: dict[str, Any], branch: Branch, isa: Isa, where: str
+    ) -> Variant:
+        """The version 2 fields of a variant; where absent, the branch's (and its ISA's platform)."""
+        from tvselect.catalog.tables import driver_minimum
+
+        get = entry.get
+        cuda = self.cuda(entry, where, null=True) if "cuda" in entry else branch.cuda
+        if variant.gpu_arch is None and "cuda" not in entry:
+            cuda = None
+        if variant.gpu_arch is not None and cuda is None:
+            raise self.fail(where, "a CUDA build (gpu_arch is set) needs a cuda version")
+        platforms = (
+            self.strings(entry, "platforms", where) if "platforms" in entry else (f"{isa.arch}-linux",)
+        )
+        try:
+            minimum = driver_minimum(cuda) if cuda is not None else (None, None, None)
+        except CatalogError as exc:
+            raise self.fail(where, str(exc)) from None
+        return variant._replace(
+            cuda=cuda,
+            platforms=platforms,
+            torchvision=self.field_(entry, "torchvision", where, str, null=True)
+            if "torchvision" in entry
+            else branch.torchvision,
+            pytorch=self.field_(entry, "pytorch", where, str, null=True)
+            if "pytorch" in entry
+            else branch.pytorch,
+            nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True)
+            if "nixpkgs" in entry
+            else branch.nixpkgs,
+            min_driver=minimum[0],
+            min_driver_text=minimum[1],
+            min_driver_note=minimum[2],
+            recipe=get("recipe") if isinstance(get("recipe"), str) else None,
+        )
 
     def check_name(self, package: str, branch: Branch, gpu_arch: str | None, isa: str, where: str) -> None:
         match = _PACKAGE.fullmatch(package)
@@ -383,7 +446,7 @@ class _Checker:
             raise self.fail(where, f"name says ISA '{name_isa}', cpu_isa is '{isa}'")
         if sm != gpu_arch:
             raise self.fail(where, f"name says GPU arch '{sm or 'none'}', gpu_arch is '{gpu_arch or 'none'}'")
-        if cuda_major is not None:
+        if cuda_major is not None and branch.cuda is not None:
             major, minor = branch.cuda.split(".")[:2]
             if (cuda_major, cuda_minor) != (major, minor):
                 raise self.fail(
