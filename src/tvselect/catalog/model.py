@@ -203,6 +203,11 @@ def parse_catalog(text: str, source: str) -> Catalog:
     return _Checker(source).catalog(load_json(text, label, CatalogError))
 
 
+def parse_document(document: object, source: str) -> Catalog:
+    """Check an already decoded catalog document (e.g. one just read from recipes)."""
+    return _Checker(source).catalog(document)
+
+
 _PACKAGE = re.compile(r"torchvision-python(\d+)-(?:cpu|cuda(\d+)_(\d+)-(sm\d+))-([a-z0-9_]+)")
 
 
