@@ -111,7 +111,7 @@ def _workloads(base: Mapping[str, Any], isas: Mapping[str, Any]) -> dict[str, An
             order = []
             for isa in entry[arch]:
                 order += [
-                    n for n in isas if n == isa or n.rsplit("-", 1)[0] == isa and isas[n]["arch"] == arch
+                    n for n in isas if n == isa or (n.rsplit("-", 1)[0] == isa and isas[n]["arch"] == arch)
                 ]
             orders[arch] = order
         result[name] = {**orders, "description": entry["description"]}
@@ -221,4 +221,3 @@ def catalog_document(
         "known_compute_capabilities": base["known_compute_capabilities"],
         "variants": variants,
     }
-
