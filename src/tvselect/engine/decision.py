@@ -193,9 +193,12 @@ def driver_cuda_too_old(variant: Variant, facts: Facts) -> Reason | None:
     return reason("driver-cuda-too-old", cuda=variant.cuda, have=facts.gpu.cuda_driver_version)
 
 
-def platform_other(variant: Variant, cpu: CpuFacts) -> Reason | None:
-    """The platform rule: a variant built only for other systems (e.g. aarch64-darwin) never runs here."""
-    if f"{cpu.arch}-linux" in variant.platforms:
+def platform_other(variant: Variant, cpu: CpuFacts, isa: Isa) -> Reason | None:
+    """The platform rule: a variant built only for other systems (e.g. aarch64-darwin) never runs here.
+
+    Silent where the ISA rule already says the build is for another CPU architecture.
+    """
+    if f"{cpu.arch}-linux" in variant.platforms or isa.arch != cpu.arch:
         return None
     return reason("platform-other", platforms=", ".join(variant.platforms), system=f"{cpu.arch}-linux")
 
@@ -291,7 +294,7 @@ def _staged(ctx: DecisionInputs) -> list[tuple[str, tuple[Reason, ...], str | No
         if scope is None and scope_branch is not None and variant.branch != options.branch:
             scope = scope_branch
         reasons = isa_reasons[variant.cpu_isa]
-        platform = platform_other(variant, facts.cpu)
+        platform = platform_other(variant, facts.cpu, catalog.isas[variant.cpu_isa])
         if platform is not None:
             reasons = (platform, *reasons)
         match = None
@@ -520,7 +523,7 @@ def _near_misses(
             continue
         gpu_fails = variant.gpu_arch is not None and variant.gpu_arch not in arch_match
         driver_fails = variant.gpu_arch is not None and not driver_ok[variant.cuda]
-        platform_fails = platform_other(variant, ctx.facts.cpu) is not None
+        platform_fails = platform_other(variant, ctx.facts.cpu, catalog.isas[variant.cpu_isa]) is not None
         fails = int(not isa_ok[variant.cpu_isa]) + int(gpu_fails) + int(driver_fails) + int(platform_fails)
         failing.append((fails, variant))
     if not failing:
@@ -531,7 +534,7 @@ def _near_misses(
         if n != fewest:
             continue
         why = _isa_reasons(catalog.isas[variant.cpu_isa], ctx.facts.cpu)
-        platform = platform_other(variant, ctx.facts.cpu)
+        platform = platform_other(variant, ctx.facts.cpu, catalog.isas[variant.cpu_isa])
         if platform is not None:
             why = (platform, *why)
         if variant.gpu_arch is not None:
