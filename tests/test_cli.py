@@ -399,7 +399,7 @@ def test_show_gpu_package_human() -> None:
         "not yet known",
         "DGX Spark",
         "580",
-        "needs NVIDIA driver 580 or newer; this machine has 570.1",
+        "need NVIDIA driver 580 or newer; this machine has 570.1",
     ):
         assert text in done.stdout
 
