@@ -88,7 +88,9 @@ def test_import_counts(branch: str, count: int) -> None:
 
 def test_pytorch_2_10_holds_two_cudas_with_their_pins_and_driver() -> None:
     catalog = imported("pytorch-2.10")
-    seen = {(v.cuda, v.nixpkgs, v.min_driver_text, v.torchvision, v.pytorch) for v in catalog.variants if v.cuda}
+    seen = {
+        (v.cuda, v.nixpkgs, v.min_driver_text, v.torchvision, v.pytorch) for v in catalog.variants if v.cuda
+    }
     assert seen == {
         ("13.0", "6a030d5", "580", "0.24.0", "2.10.0"),
         ("13.1", "2017d6d", "580", None, "2.10.0"),  # an unknown pin: TorchVision unknown, not guessed
@@ -151,12 +153,20 @@ def test_pytorch_2_9_chooses_as_the_shipped_cuda_12_9(cpuinfo: str, gpu: str) ->
 GOOD = (TEAM / ".flox/pkgs/torchvision-python313-cuda12_8-sm75-avx512.nix").read_text()
 BAD = [
     ("syntax", GOOD.replace('gpuArchSM = "7.5";', 'gpuArchSM = "7.5"'), ":18: Nix syntax error near '='"),
-    ("unknown-flag", GOOD.replace('"-mavx512dq"', '"-mavx512zz"'), ":20: compiler flag '-mavx512zz' is not in"),
+    (
+        "unknown-flag",
+        GOOD.replace('"-mavx512dq"', '"-mavx512zz"'),
+        ":20: compiler flag '-mavx512zz' is not in",
+    ),
     ("no-pname", GOOD.replace("pname =", "name ="), ":1: no pname"),
     ("not-a-capability", GOOD.replace('"7.5"', '"7.7"'), ":15: GPU target '7.7' is not a compute capability"),
     ("two-targets", GOOD.replace("[ gpuArchSM ]", '[ gpuArchSM "8.0" ]'), ":28: gpuTargets lists 2 targets"),
     ("interpolated", GOOD.replace('"-mfma"', '"${x}"'), ":23: an element of cpuFlags is not a plain string"),
-    ("mixed-arches", GOOD.replace('"-mfma"', '"-march=armv9-a"'), ":23: compiler flag '-march=armv9-a' is for aarch64"),
+    (
+        "mixed-arches",
+        GOOD.replace('"-mfma"', '"-march=armv9-a"'),
+        ":23: compiler flag '-march=armv9-a' is for aarch64",
+    ),
     ("binary", "\0\1\2", ":1: binary data, not a Nix recipe"),
     ("not-utf8", GOOD.replace("# A small", "# \udcff small"), ":1: not UTF-8 text"),
     ("oversized", GOOD + "#" * 300_000, ":1: larger than 256 KiB, not a recipe"),
