@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from machines import CPUINFO_DIR, machine, real_cpu
 
 from tvselect.base.capability import parse_capability
 from tvselect.catalog.flags import needs_of
@@ -17,8 +18,6 @@ from tvselect.catalog.recipes import Build, interpret, pname_parts
 from tvselect.catalog.sources import read_folder
 from tvselect.engine.decision import Options, select
 from tvselect.errors import RecipeError
-
-from machines import CPUINFO_DIR, machine, real_cpu
 
 # The real recipes, shared beside the repository as a checkout per branch; never copied into it.
 RECIPES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "build-torchvision"

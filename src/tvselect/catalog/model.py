@@ -109,10 +109,7 @@ class _Checker:
 
     def catalog(self, data: Any) -> Catalog:
         top = self.obj(data, "top level")
-        version = top.get("schema_version")
-        if version not in READ_VERSIONS or isinstance(version, bool):
-            raise self.fail("schema_version", f"expected {SCHEMA_VERSION} (or 1), found {version!r}")
-        self.version = version
+        self.version = self.schema_version(top)
         branches = self.branches(self.field_(top, "branches", "top level", dict))
         preference = self.strings(top, "branch_preference", "top level")
         if sorted(preference) != sorted(branches):
@@ -147,6 +144,12 @@ class _Checker:
             positions_by_gpu_arch=index_gpu_archs(variants),
             cuda_examples=index_cudas(variants),
         )
+
+    def schema_version(self, top: dict[str, Any]) -> int:
+        version = top.get("schema_version")
+        if version not in READ_VERSIONS or isinstance(version, bool):
+            raise self.fail("schema_version", f"expected {SCHEMA_VERSION} (or 1), found {version!r}")
+        return int(version)
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:
         if not raw:

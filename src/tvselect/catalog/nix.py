@@ -202,18 +202,13 @@ def _bindings(root: Node) -> list[tuple[str, Node, Node]]:
     return found
 
 
-def parse_recipe(data: bytes, file: str) -> Recipe:
-    """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read."""
-    _check_bytes(data, file)
-    tree = _tools().parser.parse(data)
-    if tree.root_node.has_error:
-        bad = _first_error(tree.root_node)
-        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error near {_text(bad)[:40]!r}")
-    let = _top_let(tree.root_node)
+def _collect(root: Node, file: str) -> tuple[dict[str, Node], dict[str, Any]]:
+    """The outer `let` bindings read (cpuFlags, gpuArch*), and every other value found, by name."""
+    let = _top_let(root)
     let_set = next((c for c in let.named_children if c.type == "binding_set"), None) if let else None
     lets: dict[str, Node] = {}
     found: dict[str, Any] = {"torch_from_build_pytorch": False}
-    for name, value, binding in _bindings(tree.root_node):
+    for name, value, binding in _bindings(root):
         at_top = let_set is not None and binding.parent == let_set
         in_let = let_set is not None and let_set.start_byte <= binding.start_byte < let_set.end_byte
         if name in ("gpuArchSM", "gpuArchNum", "cpuFlags") and at_top:
@@ -230,6 +225,17 @@ def parse_recipe(data: bytes, file: str) -> Recipe:
             found["torch_version"] = _string(value, file, "the PyTorch version")
         elif name == "url" and value.type == "string_expression":
             _pin(_string(value, file, "url"), found)
+    return lets, found
+
+
+def parse_recipe(data: bytes, file: str) -> Recipe:
+    """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read."""
+    _check_bytes(data, file)
+    tree = _tools().parser.parse(data)
+    if tree.root_node.has_error:
+        bad = _first_error(tree.root_node)
+        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error near {_text(bad)[:40]!r}")
+    lets, found = _collect(tree.root_node, file)
     targets = found.get("gpu_targets")
     flags = lets.get("cpuFlags")
     return Recipe(
