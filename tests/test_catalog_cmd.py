@@ -58,6 +58,8 @@ def test_sm70_recipe_copied_from_sm75_is_chosen_for_a_v100(tmp_path: Path) -> No
     assert done.json()["package"] == SM70  # type: ignore[index]
     from_env = run(*args, env={"TVSELECT_CATALOG": str(folder)})
     assert from_env.json()["package"] == SM70  # type: ignore[index]
+    named = run(*args, "--catalog", f"v100={folder}")
+    assert (named.json()["package"], named.json()["branch"]) == (SM70, "v100")  # type: ignore[index]
 
 
 def test_sm70_recipe_copied_from_a_real_sm75_one(tmp_path: Path) -> None:

@@ -64,23 +64,27 @@ def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Im
 def _isa_names(
     builds: Sequence[Build], base_isas: Mapping[str, Any]
 ) -> dict[tuple[str, tuple[str, ...]], str]:
-    """An ISA name per (pname ISA, flags): the name itself for the shipped flags (or the most
-    common set), `NAME-2`, `NAME-3`... for other flag sets under the same name."""
+    """An ISA name per (pname ISA, CPU needs): the name itself for the shipped needs (or the most
+    common), `NAME-2`, `NAME-3`... for flags that need other features under the same name.
+    Flags that differ but need the same features (`armv9-a+sve2`, `armv9-a+sve+sve2`) are one ISA."""
     sets: dict[str, Counter[tuple[str, ...]]] = {}
     for build in builds:
-        name = pname_parts(build.package).get("isa", build.arch)
-        sets.setdefault(name, Counter())[tuple(sorted(build.flags))] += 1
+        sets.setdefault(_isa_key(build)[0], Counter())[_isa_key(build)[1]] += 1
     names = {}
     for name, counts in sets.items():
-        shipped = tuple(sorted(base_isas.get(name, {}).get("flags", ())))
+        shipped = tuple(sorted(base_isas.get(name, {}).get("needs", ())))
         order = sorted(counts, key=lambda flags: (flags != shipped, -counts[flags], flags))
         for position, flags in enumerate(order):
             names[(name, flags)] = name if position == 0 else f"{name}-{position + 1}"
     return names
 
 
+def _isa_key(build: Build) -> tuple[str, tuple[str, ...]]:
+    return pname_parts(build.package).get("isa", build.arch), (build.arch, *sorted(build.needs))
+
+
 def _isa_of(build: Build, names: Mapping[tuple[str, tuple[str, ...]], str]) -> str:
-    return names[(pname_parts(build.package).get("isa", build.arch), tuple(sorted(build.flags)))]
+    return names[_isa_key(build)]
 
 
 def _isas(

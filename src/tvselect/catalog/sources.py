@@ -41,7 +41,7 @@ def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
     """The recipes of a checkout folder; the branch is named after the folder unless given."""
     import os
 
-    pkgs = os.path.join(path, PKGS)
+    pkgs = os.path.normpath(os.path.join(path, PKGS))
     try:
         names = sorted(n for n in os.listdir(pkgs) if n.endswith(".nix"))
     except OSError as exc:

@@ -104,8 +104,12 @@ def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches =
 
 @catalog_app.command()
 def diff(
-    a: Annotated[str, typer.Argument(metavar="A", help="A catalog file, a checkout folder, or 'builtin'.")],
-    b: Annotated[str, typer.Argument(metavar="B", help="A catalog file, a checkout folder, or 'builtin'.")],
+    a: Annotated[
+        str, typer.Argument(metavar="A", help="A catalog file, a checkout folder ([NAME=]DIR), or 'builtin'.")
+    ],
+    b: Annotated[
+        str, typer.Argument(metavar="B", help="A catalog file, a checkout folder ([NAME=]DIR), or 'builtin'.")
+    ],
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> int:
     """Variants added, removed and changed from catalog A to catalog B, on the branches both have."""

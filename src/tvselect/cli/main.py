@@ -74,8 +74,8 @@ CatalogOpt = Annotated[
     typer.Option(
         "--catalog",
         metavar="PATH",
-        help="Use this catalog file, or the recipes of this checkout folder, instead of the built-in "
-        "catalog (default: $TVSELECT_CATALOG).",
+        help="Use this catalog file, or the recipes of this checkout folder ([BRANCH=]DIR), instead of "
+        "the built-in catalog (default: $TVSELECT_CATALOG).",
     ),
 ]
 CpuinfoOpt = Annotated[
