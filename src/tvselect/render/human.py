@@ -199,8 +199,9 @@ def render_show(document: dict[str, Any]) -> None:
         console.print(f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
         rows = [
             ("TorchVision", entry["torchvision"] or "not yet known"),
-            ("PyTorch", entry["pytorch"]),
+            ("PyTorch", entry["pytorch"] or "unknown"),
             ("Python", entry["python"]),
+            ("built for", " ".join(entry["platforms"])),
             ("CPU ISA", f"{entry['cpu_isa_label']} ({entry['cpu_arch']})"),
             ("compiled with", " ".join(entry["compile_flags"])),
             ("needs CPU features", " ".join(entry["cpu_features_needed"])),
