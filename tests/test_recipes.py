@@ -190,3 +190,19 @@ def test_every_recipe_build_is_a_frozen_record() -> None:
     build = interpret(parse_recipe(_bytes(GOOD), "x.nix"), "team", KNOWN)
     assert isinstance(build, Build)
     assert (build.capability, build.cuda, build.platforms) == ((7, 5), "12.8", ("x86_64-linux",))
+
+
+# ---- property: reading never fails with anything but a one-line RecipeError --------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode), st.integers(0, len(GOOD)))
+def test_property_reading_any_bytes_gives_a_recipe_or_one_line_error(noise: bytes, at: int) -> None:
+    data = _bytes(GOOD)[:at] + noise + _bytes(GOOD)[at:]
+    try:
+        interpret(parse_recipe(data, "pkgs/x.nix"), "team", KNOWN)
+    except RecipeError as exc:
+        assert str(exc).startswith("pkgs/x.nix:") and "\n" not in str(exc)

@@ -125,7 +125,7 @@ def _string(node: Node, file: str, what: str) -> Located:
     if node.type != "string_expression" or any(
         c.type not in ("string_fragment",) for c in node.named_children
     ):
-        raise RecipeError(f"{file}:{_line(node)}: {what} is not a plain string ({_text(node)[:60]})")
+        raise RecipeError(f"{file}:{_line(node)}: {what} is not a plain string ({_text(node)[:60]!r})")
     return Located("".join(_text(c) for c in node.named_children), _line(node))
 
 
@@ -148,7 +148,7 @@ def _items(node: Node) -> Iterator[Node]:
 def _list(node: Node, file: str, what: str, lets: dict[str, Node]) -> tuple[Located, ...]:
     """A list of strings; names bound by the outer `let` are resolved to their strings."""
     if node.type != "list_expression":
-        raise RecipeError(f"{file}:{_line(node)}: {what} is not a list ({_text(node)[:60]})")
+        raise RecipeError(f"{file}:{_line(node)}: {what} is not a list ({_text(node)[:60]!r})")
     values = []
     for item in _items(node):
         if item.type == "variable_expression" and _text(item) in lets:

@@ -133,6 +133,10 @@ def interpret(recipe: Recipe, branch: str, known: frozenset[Capability]) -> Buil
     """The variant a recipe builds; RecipeError naming FILE:LINE when it cannot be told."""
     if recipe.pname is None:
         raise RecipeError(f"{_where(recipe, 1)}: no pname")
+    if not recipe.pname.value.isprintable() or " " in recipe.pname.value:
+        raise RecipeError(
+            f"{_where(recipe, recipe.pname.line)}: pname {recipe.pname.value!r} is not a package name"
+        )
     said = pname_parts(recipe.pname.value)
     if "python" not in said:
         raise RecipeError(

@@ -14,10 +14,17 @@ from tvselect.errors import ExitCode
 catalog_app = typer.Typer(
     name="catalog",
     help="Read the catalog from build-torchvision recipes: import it, lint the recipes, compare catalogs.",
-    no_args_is_help=True,
+    invoke_without_command=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@catalog_app.callback()
+def _catalog(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:  # `tvselect catalog` alone: its help, on stdout, exit 0
+        print(ctx.get_help())
+
 
 Sources = Annotated[
     list[str],
