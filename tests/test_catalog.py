@@ -245,3 +245,13 @@ def test_unreadable_catalog(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfegarbage")
     with pytest.raises(CatalogError, match="not UTF-8"):
         load_catalog(str(binary))
+
+
+def test_schema_1_documents_still_load_with_the_same_meaning(catalog: Catalog) -> None:
+    old = json.loads(json.dumps(BUILTIN))
+    old["schema_version"] = 1
+    for branch in old["branches"].values():  # version 1 kept the driver minimum per branch
+        branch.update(min_driver="550", min_driver_note="as written then")
+    loaded = parse_catalog(json.dumps(old), "v1.json")
+    meaning = [(v.package, v.branch, v.cuda, v.min_driver, v.platforms) for v in catalog.variants]
+    assert [(v.package, v.branch, v.cuda, v.min_driver, v.platforms) for v in loaded.variants] == meaning

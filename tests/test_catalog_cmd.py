@@ -276,3 +276,20 @@ def test_diff_of_a_catalog_with_itself_is_empty(tmp_path: Path) -> None:
     done = run("catalog", "diff", str(TEAM), str(TEAM))
     assert "no variant added, removed or changed" in done.stdout
     assert RECIPES_DIR  # the shared recipes are not needed here
+
+
+def test_show_and_plan_read_a_checkout_too(tmp_path: Path) -> None:
+    facts = run("probe", "--json", "--gpu", "7.5", "--driver", "560", "--cpuinfo", str(cpuinfo_path(ZEN4)))
+    (tmp_path / "host.json").write_text(facts.stdout)
+    plan = run("plan", "--json", "--catalog", str(TEAM), str(tmp_path / "host.json"))
+    assert plan.code == 0, plan.stderr
+    assert SM75 in plan.stdout
+    show = run(
+        "show", SM75, "--json", "--catalog", str(TEAM), "--gpu", "7.5", "--cpuinfo", str(cpuinfo_path(ZEN4))
+    )
+    (entry,) = show.json()["variants"]  # type: ignore[index]
+    assert (entry["branch"], entry["would_be_chosen_here"], entry["recipe"]) == (
+        "team",
+        True,
+        f"{TEAM}/.flox/pkgs/{SM75}.nix",
+    )
