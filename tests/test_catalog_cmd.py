@@ -293,3 +293,29 @@ def test_show_and_plan_read_a_checkout_too(tmp_path: Path) -> None:
         True,
         f"{TEAM}/.flox/pkgs/{SM75}.nix",
     )
+
+
+@pytest.mark.parametrize("gpu", ["9.0", "12.1", "none"], ids=["h100", "spark", "no-gpu"])
+def test_json_from_a_checkout_matches_the_schema(gpu: str) -> None:
+    from test_cli import schema_validator
+
+    args = (
+        "--json",
+        "--explain",
+        "--catalog",
+        str(checkout("pytorch-2.10")),
+        "--gpu",
+        gpu,
+        "--driver",
+        "580.1",
+    )
+    done = run(
+        *args, "--cpuinfo", str(cpuinfo_path(ZEN4 if gpu != "12.1" else "linux-rhel9-neoverse_v2.txt"))
+    )
+    document = done.json()
+    schema_validator("result-v1.json").validate(document)
+    if gpu == "9.0":  # 13.0 and 13.1 builds of sm90 avx512: the newer CUDA decides
+        assert (document["package"], document["rule"]) == (  # type: ignore[index]
+            "torchvision-python313-cuda13_1-sm90-avx512",
+            "newest-cuda",
+        )

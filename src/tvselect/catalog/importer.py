@@ -114,9 +114,8 @@ def _workloads(base: Mapping[str, Any], isas: Mapping[str, Any]) -> dict[str, An
         for arch in ("x86_64", "aarch64"):
             order = []
             for isa in entry[arch]:
-                order += [
-                    n for n in isas if n == isa or (n.rsplit("-", 1)[0] == isa and isas[n]["arch"] == arch)
-                ]
+                mine = [n for n in isas if isas[n]["arch"] == arch and isa in (n, n.rsplit("-", 1)[0])]
+                order += sorted(mine, key=lambda n: (n != isa, n))
             orders[arch] = order
         result[name] = {**orders, "description": entry["description"]}
     return result
