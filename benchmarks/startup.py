@@ -7,6 +7,8 @@ Peak memory is the child's own maximum resident set (os.wait4), not a sum over c
     python benchmarks/startup.py            # 21 rounds
     python benchmarks/startup.py --quick    # 3 rounds: to keep the script working in CI
     python benchmarks/startup.py --json     # figures as JSON on stdout
+    python benchmarks/startup.py --recipes DIR  # also --catalog DIR: a checkout read on the fly
+                                                # (default: ../shared/build-torchvision/pytorch-2.10)
 
 Uses the standard library only. Run it with the interpreter that has tvselect installed.
 """
@@ -50,7 +52,13 @@ def run_once(argv: tuple[str, ...]) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def commands(python: str, tvselect: tuple[str, ...], cpuinfo: str, with_gpu_floors: bool) -> list[Command]:
+CHECKOUT = "tvselect --json --gpu none --cpuinfo FILE --catalog CHECKOUT"
+SHARED_CHECKOUT = Path(__file__).resolve().parents[1].parent / "shared" / "build-torchvision" / "pytorch-2.10"
+
+
+def commands(
+    python: str, tvselect: tuple[str, ...], cpuinfo: str, with_gpu_floors: bool, recipes: str | None = None
+) -> list[Command]:
     found = [
         Command("python -c pass", (python, "-c", "pass")),
         Command("python -c 'import typer'", (python, "-c", "import typer")),
@@ -64,6 +72,12 @@ def commands(python: str, tvselect: tuple[str, ...], cpuinfo: str, with_gpu_floo
         Command("tvselect --json", (*tvselect, "--json")),
         Command("tvselect (human, rich)", (*tvselect, "--gpu", "none", "--cpuinfo", cpuinfo)),
     ]
+    if recipes is not None:
+        found.append(
+            Command(
+                CHECKOUT, (*tvselect, "--json", "--gpu", "none", "--cpuinfo", cpuinfo, "--catalog", recipes)
+            )
+        )
     if with_gpu_floors:
         found += [
             Command(
@@ -105,6 +119,11 @@ def main() -> int:
     parser.add_argument(
         "--tvselect", help="the tvselect executable (default: the one beside this interpreter)"
     )
+    parser.add_argument(
+        "--recipes",
+        default=str(SHARED_CHECKOUT) if SHARED_CHECKOUT.is_dir() else None,
+        help="a checkout folder for --catalog DIR (default: the shared pytorch-2.10, 111 recipes, if present)",
+    )
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
 
@@ -112,7 +131,7 @@ def main() -> int:
     script = args.tvselect or shutil.which("tvselect", path=str(Path(python).parent))
     tvselect = (script,) if script else (python, "-m", "tvselect")
     gpu = Path("/proc/driver/nvidia").exists() and shutil.which("nvidia-smi") is not None
-    samples = measure(commands(python, tvselect, args.cpuinfo, gpu), rounds)
+    samples = measure(commands(python, tvselect, args.cpuinfo, gpu, args.recipes), rounds)
 
     def median(name: str) -> float:
         return statistics.median(samples[name].wall)
@@ -137,6 +156,10 @@ def main() -> int:
         "human / import typer <= 1.6": figures["tvselect (human, rich)"]["ratio_to_typer"],
         "json peak RSS MiB <= 40": figures["tvselect --json"]["peak_rss_mib"],
     }
+    if args.recipes is not None:
+        recipes = len(list(Path(args.recipes).glob(".flox/pkgs/*.nix")))
+        added = median(CHECKOUT) - median("tvselect --json --gpu none --cpuinfo FILE")
+        targets[f"--catalog CHECKOUT ({recipes} recipes) adds ms <= 300"] = round(added * 1000, 1)
     if gpu:
         nvml = median("python -c 'import pynvml; pynvml.nvmlInit()'")
         simulated = median("tvselect --json --gpu none --cpuinfo FILE")

@@ -85,9 +85,16 @@ def test_branch_versions_and_driver_minimums(catalog: Catalog) -> None:
     assert (b["main"].torchvision, b["main"].pytorch, b["main"].cuda) == ("0.23.0", "2.8.0", "12.8")
     assert b["cuda-13_0"].torchvision is None  # not yet known: never invented
     assert (b["cuda-13_0"].pytorch, b["cuda-13_0"].cuda) == ("2.10", "13.0")
-    assert b["main"].min_driver == b["cuda-12_9"].min_driver == (550,)
-    assert b["cuda-13_0"].min_driver == (580,)
-    assert "570" in b["cuda-13_0"].min_driver_note and "580" in b["cuda-13_0"].min_driver_note
+    # The driver minimum follows each variant's CUDA major version (data/cuda.json).
+    minimums = {(v.branch, v.cuda, v.min_driver, v.min_driver_text) for v in catalog.variants if v.cuda}
+    assert minimums == {
+        ("main", "12.8", (550,), "550"),
+        ("cuda-12_9", "12.9.1", (550,), "550"),
+        ("cuda-13_0", "13.0", (580,), "580"),
+    }
+    note = next(v.min_driver_note or "" for v in catalog.variants if v.cuda == "13.0")
+    assert "570" in note and "580" in note
+    assert all(v.min_driver is None and v.cuda is None for v in catalog.variants if v.gpu_arch is None)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +166,7 @@ BROKEN = [
     ("truncated", json.dumps(BUILTIN)[:500], "invalid JSON at line"),
     ("not-json", "branches: [", "invalid JSON"),
     ("array", "[]", "expected an object"),
-    ("schema-version", _broken(lambda d: d.update(schema_version=2)), "schema_version: expected 1"),
+    ("schema-version", _broken(lambda d: d.update(schema_version=3)), "schema_version: expected 2 (or 1)"),
     (
         "unknown-isa",
         _broken(lambda d: d["variants"][5].update(cpu_isa="avx9")),
@@ -174,8 +181,8 @@ BROKEN = [
     ),
     ("missing-package", _broken(_drop("package")), "variants[3]: missing field 'package'"),
     (
-        "name-mismatch",
-        _broken(lambda d: d["variants"][7].update(cpu_isa="avx512")),
+        "name-mismatch-v1",
+        _broken(lambda d: d["variants"][7].update(cpu_isa="avx512") or d.update(schema_version=1)),
         "name says ISA 'avx2', cpu_isa is 'avx512'",
     ),
     (
@@ -190,9 +197,19 @@ BROKEN = [
         "workloads.general: unknown ISA 'sse'",
     ),
     (
-        "bad-driver",
-        _broken(lambda d: d["branches"]["main"].update(min_driver="new")),
-        "branches.main: min_driver 'new'",
+        "bad-cuda",
+        _broken(lambda d: d["variants"][10].update(cuda="new")),
+        "cuda 'new' is not a version",
+    ),
+    (
+        "cuda-without-driver-minimum",
+        _broken(lambda d: d["variants"][10].update(cuda="11.8")),
+        "no NVIDIA driver minimum is known for CUDA 11.8",
+    ),
+    (
+        "gpu-build-without-cuda",
+        _broken(lambda d: d["variants"][10].update(cuda=None)),
+        "a CUDA build (gpu_arch is set) needs a cuda version",
     ),
     (
         "sm-name-mismatch",
@@ -228,3 +245,13 @@ def test_unreadable_catalog(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfegarbage")
     with pytest.raises(CatalogError, match="not UTF-8"):
         load_catalog(str(binary))
+
+
+def test_schema_1_documents_still_load_with_the_same_meaning(catalog: Catalog) -> None:
+    old = json.loads(json.dumps(BUILTIN))
+    old["schema_version"] = 1
+    for branch in old["branches"].values():  # version 1 kept the driver minimum per branch
+        branch.update(min_driver="550", min_driver_note="as written then")
+    loaded = parse_catalog(json.dumps(old), "v1.json")
+    meaning = [(v.package, v.branch, v.cuda, v.min_driver, v.platforms) for v in catalog.variants]
+    assert [(v.package, v.branch, v.cuda, v.min_driver, v.platforms) for v in loaded.variants] == meaning

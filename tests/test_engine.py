@@ -370,13 +370,13 @@ def test_explanation_covers_every_variant(catalog: Catalog) -> None:
     [
         (
             "driver-too-old",
-            {"branch": "x", "need": "580", "have": "570"},
-            "branch x needs NVIDIA driver 580 or newer; this machine has 570",
+            {"cuda": "13.0", "need": "580", "have": "570"},
+            "CUDA 13.0 builds need NVIDIA driver 580 or newer; this machine has 570",
         ),
         (
             "driver-too-old",
             {},
-            "branch {branch} needs NVIDIA driver {need} or newer; this machine has {have}",
+            "CUDA {cuda} builds need NVIDIA driver {need} or newer; this machine has {have}",
         ),
         ("no-such-code", {"a": "1"}, "no-such-code: a=1"),
         ("no-such-code", {}, "no-such-code"),
@@ -422,6 +422,8 @@ def runs_here(variant: Variant, facts: Facts, options: Options, catalog: Catalog
     isa = catalog.isas[variant.cpu_isa]
     if isa.arch != facts.cpu.arch or not isa.needs <= facts.cpu.features:
         return False
+    if f"{facts.cpu.arch}-linux" not in variant.platforms:
+        return False
     if options.branch is not None and variant.branch != options.branch:
         return False
     gpus = () if options.cpu_only else facts.gpu.gpus
@@ -436,12 +438,12 @@ def runs_here(variant: Variant, facts: Facts, options: Options, catalog: Catalog
                 return False
         elif arch[0] != gpu.capability[0] or gpu.capability[1] < arch[1]:
             return False
-    branch = catalog.branches[variant.branch]
+    assert variant.cuda is not None and variant.min_driver is not None
     driver = parse_version(facts.gpu.driver_version or "")
-    if driver is not None and driver < branch.min_driver:
+    if driver is not None and driver < variant.min_driver:
         return False
     cuda = parse_version(facts.gpu.cuda_driver_version or "")
-    return not (cuda is not None and cuda[0] < branch.cuda_major)
+    return not (cuda is not None and cuda[0] < int(variant.cuda.split(".")[0]))
 
 
 def check_sound(decision: Decision, facts: Facts, options: Options) -> None:

@@ -40,3 +40,7 @@ class InstallError(TvselectError):
     """flox could not be started, or it failed."""
 
     exit_code = ExitCode.INSTALL_FAILED
+
+
+class RecipeError(CatalogError):
+    """A build recipe cannot be read; the message starts with FILE:LINE."""

@@ -43,10 +43,13 @@ class Choice(NamedTuple):
 
 
 def load(catalog_path: str | None) -> Catalog:
-    """The catalog at `catalog_path`, or the built-in one; CatalogError when it is bad."""
-    from tvselect.catalog.model import load_catalog
+    """The catalog at `catalog_path` (a file, or a checkout folder whose recipes are read), else at
+    $TVSELECT_CATALOG, else the built-in one; CatalogError when it is bad."""
+    import os
 
-    return load_catalog(catalog_path)
+    from tvselect.catalog.resolve import open_catalog
+
+    return open_catalog(catalog_path, os.environ)
 
 
 def branch_of(catalog: Catalog, branch: str) -> str | None:

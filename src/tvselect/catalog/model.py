@@ -4,142 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from tvselect.base.capability import Capability, parse_capability, parse_version
+
+# The records live in records.py; they are imported from here by the rest of tvselect.
+from tvselect.catalog.records import Branch as Branch
+from tvselect.catalog.records import Catalog as Catalog
+from tvselect.catalog.records import GpuArch as GpuArch
+from tvselect.catalog.records import Isa as Isa
+from tvselect.catalog.records import Variant as Variant
+from tvselect.catalog.records import index_cudas as index_cudas
+from tvselect.catalog.records import index_gpu_archs as index_gpu_archs
+from tvselect.catalog.records import index_packages as index_packages
 from tvselect.errors import CatalogError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READ_VERSIONS = (1, 2)
 CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
-
-
-class Isa(NamedTuple):
-    """A CPU instruction-set target that variants are compiled for."""
-
-    name: str
-    """Catalog key, e.g. `avx512bf16`."""
-    label: str
-    """How a person writes it, e.g. `AVX-512 BF16`."""
-    arch: str
-    """The only CPU architecture it runs on: `x86_64` or `aarch64`."""
-    flags: tuple[str, ...]
-    """The compiler flags the variant is built with."""
-    needs: frozenset[str]
-    """CPU features, as the Linux kernel names them, that those flags need."""
-
-
-class GpuArch(NamedTuple):
-    """A GPU architecture that variants carry cubins for (never PTX)."""
-
-    name: str
-    """Catalog key, e.g. `sm90`."""
-    capability: Capability
-    """The compute capability the cubins are built for."""
-    family: str
-    """The architecture's family name, e.g. `Hopper`."""
-    examples: tuple[str, ...]
-    """Example GPUs of exactly this compute capability."""
-
-
-class Branch(NamedTuple):
-    """One branch of build-torchvision: a TorchVision, PyTorch and CUDA combination."""
-
-    name: str
-    """Branch name, e.g. `cuda-12_9`."""
-    torchvision: str | None
-    """TorchVision version, None where not yet known."""
-    pytorch: str
-    """PyTorch version."""
-    cuda: str
-    """CUDA toolkit version the branch builds with."""
-    cudnn: str | None
-    """cuDNN version, None where not recorded."""
-    python: str
-    """Python version of the builds."""
-    nixpkgs: str | None
-    """The nixpkgs pin, None where not yet known."""
-    min_driver: tuple[int, ...]
-    """Minimum NVIDIA driver version, as integers."""
-    min_driver_text: str
-    """Minimum NVIDIA driver version as written in the catalog."""
-    min_driver_note: str
-    """Why that minimum."""
-
-    @property
-    def cuda_major(self) -> int:
-        """Major version of the branch's CUDA toolkit."""
-        return int(self.cuda.split(".")[0])
-
-
-class Variant(NamedTuple):
-    """One buildable package of one branch."""
-
-    package: str
-    """Package name, e.g. `torchvision-python313-cuda12_9-sm90-avx512`."""
-    branch: str
-    """The branch it is built on."""
-    gpu_arch: str | None
-    """The GPU architecture it carries cubins for; None for CPU-only builds."""
-    cpu_isa: str
-    """The CPU instruction set it is compiled for."""
-
-
-class Catalog(NamedTuple):
-    """Everything tvselect knows about the variants; read-only once loaded."""
-
-    source: str
-    """Where it was loaded from, for messages."""
-    branches: Mapping[str, Branch]
-    """Branches by name."""
-    branch_preference: tuple[str, ...]
-    """Branch order of preference when the caller names none."""
-    isas: Mapping[str, Isa]
-    """CPU ISAs by name."""
-    workloads: Mapping[str, Mapping[str, tuple[str, ...]]]
-    """For each workload, for each CPU architecture, ISAs in order of preference."""
-    workload_descriptions: Mapping[str, str]
-    """One line per workload."""
-    gpu_archs: Mapping[str, GpuArch]
-    """GPU architectures by name."""
-    tegra_capabilities: frozenset[Capability]
-    """Compute capabilities of Tegra GPUs, which run only exact-capability cubins."""
-    known_capabilities: frozenset[Capability]
-    """Every compute capability NVIDIA has shipped, to reject ones that cannot exist."""
-    variants: tuple[Variant, ...]
-    """All variants, in catalog order."""
-    branches_of_package: Mapping[str, tuple[str, ...]]
-    """For each package name, the branches that build a package of that name (index_packages)."""
-    positions_by_gpu_arch: Mapping[str | None, tuple[int, ...]]
-    """For each GPU architecture (None: CPU-only), the positions of its variants (index_gpu_archs)."""
-
-    def with_variants(self, variants: tuple[Variant, ...]) -> Catalog:
-        """This catalog with other variants (and the indexes that go with them)."""
-        return self._replace(
-            variants=variants,
-            branches_of_package=index_packages(variants),
-            positions_by_gpu_arch=index_gpu_archs(variants),
-        )
-
-    def variant(self, package: str, branch: str | None = None) -> tuple[Variant, ...]:
-        """Variants of that package name (one per branch that builds it)."""
-        return tuple(v for v in self.variants if v.package == package and branch in (None, v.branch))
-
-
-def index_packages(variants: tuple[Variant, ...]) -> dict[str, tuple[str, ...]]:
-    """For each package name, the branches that build a package of that name."""
-    index: dict[str, tuple[str, ...]] = {}
-    for variant in variants:
-        index[variant.package] = (*index.get(variant.package, ()), variant.branch)
-    return index
-
-
-def index_gpu_archs(variants: tuple[Variant, ...]) -> dict[str | None, tuple[int, ...]]:
-    """For each GPU architecture (None: CPU-only), the positions of its variants in `variants`."""
-    index: dict[str | None, tuple[int, ...]] = {}
-    for position, variant in enumerate(variants):
-        index[variant.gpu_arch] = (*index.get(variant.gpu_arch, ()), position)
-    return index
 
 
 def load_catalog(path: str | None = None) -> Catalog:
@@ -178,6 +61,11 @@ def parse_catalog(text: str, source: str) -> Catalog:
     return _Checker(source).catalog(load_json(text, label, CatalogError))
 
 
+def parse_document(document: object, source: str) -> Catalog:
+    """Check an already decoded catalog document (e.g. one just read from recipes)."""
+    return _Checker(source).catalog(document)
+
+
 _PACKAGE = re.compile(r"torchvision-python(\d+)-(?:cpu|cuda(\d+)_(\d+)-(sm\d+))-([a-z0-9_]+)")
 
 
@@ -186,6 +74,7 @@ class _Checker:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.version = SCHEMA_VERSION
 
     def fail(self, where: str, problem: str) -> CatalogError:
         return CatalogError(f"catalog {self.source}: {where}: {problem}")
@@ -220,9 +109,7 @@ class _Checker:
 
     def catalog(self, data: Any) -> Catalog:
         top = self.obj(data, "top level")
-        version = top.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise self.fail("schema_version", f"expected {SCHEMA_VERSION}, found {version!r}")
+        self.version = self.schema_version(top)
         branches = self.branches(self.field_(top, "branches", "top level", dict))
         preference = self.strings(top, "branch_preference", "top level")
         if sorted(preference) != sorted(branches):
@@ -255,7 +142,14 @@ class _Checker:
             variants=variants,
             branches_of_package=index_packages(variants),
             positions_by_gpu_arch=index_gpu_archs(variants),
+            cuda_examples=index_cudas(variants),
         )
+
+    def schema_version(self, top: dict[str, Any]) -> int:
+        version = top.get("schema_version")
+        if version not in READ_VERSIONS or isinstance(version, bool):
+            raise self.fail("schema_version", f"expected {SCHEMA_VERSION} (or 1), found {version!r}")
+        return int(version)
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:
         if not raw:
@@ -264,26 +158,22 @@ class _Checker:
         for name, value in raw.items():
             where = f"branches.{name}"
             entry = self.obj(value, where)
-            min_driver_text = self.field_(entry, "min_driver", where, str)
-            min_driver = parse_version(min_driver_text)
-            if min_driver is None:
-                raise self.fail(where, f"min_driver '{min_driver_text}' is not a version like '550'")
-            cuda = self.field_(entry, "cuda", where, str)
-            if parse_version(cuda) is None:
-                raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
             result[name] = Branch(
                 name=name,
                 torchvision=self.field_(entry, "torchvision", where, str, null=True),
-                pytorch=self.field_(entry, "pytorch", where, str),
-                cuda=cuda,
+                pytorch=self.field_(entry, "pytorch", where, str, null=self.version > 1),
+                cuda=self.cuda(entry, where, null=self.version > 1),
                 cudnn=self.field_(entry, "cudnn", where, str, null=True),
                 python=self.field_(entry, "python", where, str),
                 nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True),
-                min_driver=min_driver,
-                min_driver_text=min_driver_text,
-                min_driver_note=self.field_(entry, "min_driver_note", where, str),
             )
         return result
+
+    def cuda(self, entry: dict[str, Any], where: str, *, null: bool) -> str | None:
+        cuda: str | None = self.field_(entry, "cuda", where, str, null=null)
+        if cuda is not None and parse_version(cuda) is None:
+            raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
+        return cuda
 
     def isas(self, raw: dict[str, Any]) -> dict[str, Isa]:
         result = {}
@@ -365,12 +255,51 @@ class _Checker:
                 raise self.fail(where, f"unknown cpu_isa '{isa}'")
             if gpu_arch is not None and gpu_arch not in gpu_archs:
                 raise self.fail(where, f"unknown gpu_arch '{gpu_arch}'")
-            self.check_name(package, branches[branch], gpu_arch, isa, where)
+            if self.version == 1:
+                self.check_name(package, branches[branch], gpu_arch, isa, where)
             if (branch, package) in seen:
                 raise self.fail(where, f"listed twice on branch '{branch}'")
             seen.add((branch, package))
-            result.append(Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa))
+            variant = Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa)
+            result.append(self.details(variant, entry, branches[branch], isas[isa], where))
         return tuple(result)
+
+    def details(
+        self, variant: Variant, entry: dict[str, Any], branch: Branch, isa: Isa, where: str
+    ) -> Variant:
+        """The version 2 fields of a variant; where absent, the branch's (and its ISA's platform)."""
+        from tvselect.catalog.tables import driver_minimum
+
+        get = entry.get
+        cuda = self.cuda(entry, where, null=True) if "cuda" in entry else branch.cuda
+        if variant.gpu_arch is None and "cuda" not in entry:
+            cuda = None
+        if variant.gpu_arch is not None and cuda is None:
+            raise self.fail(where, "a CUDA build (gpu_arch is set) needs a cuda version")
+        platforms = (
+            self.strings(entry, "platforms", where) if "platforms" in entry else (f"{isa.arch}-linux",)
+        )
+        try:
+            minimum = driver_minimum(cuda) if cuda is not None else (None, None, None)
+        except CatalogError as exc:
+            raise self.fail(where, str(exc)) from None
+        return variant._replace(
+            cuda=cuda,
+            platforms=platforms,
+            torchvision=self.field_(entry, "torchvision", where, str, null=True)
+            if "torchvision" in entry
+            else branch.torchvision,
+            pytorch=self.field_(entry, "pytorch", where, str, null=True)
+            if "pytorch" in entry
+            else branch.pytorch,
+            nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True)
+            if "nixpkgs" in entry
+            else branch.nixpkgs,
+            min_driver=minimum[0],
+            min_driver_text=minimum[1],
+            min_driver_note=minimum[2],
+            recipe=get("recipe") if isinstance(get("recipe"), str) else None,
+        )
 
     def check_name(self, package: str, branch: Branch, gpu_arch: str | None, isa: str, where: str) -> None:
         match = _PACKAGE.fullmatch(package)
@@ -383,7 +312,7 @@ class _Checker:
             raise self.fail(where, f"name says ISA '{name_isa}', cpu_isa is '{isa}'")
         if sm != gpu_arch:
             raise self.fail(where, f"name says GPU arch '{sm or 'none'}', gpu_arch is '{gpu_arch or 'none'}'")
-        if cuda_major is not None:
+        if cuda_major is not None and branch.cuda is not None:
             major, minor = branch.cuda.split(".")[:2]
             if (cuda_major, cuda_minor) != (major, minor):
                 raise self.fail(

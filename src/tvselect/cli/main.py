@@ -71,7 +71,12 @@ JsonOpt = Annotated[
 ]
 CatalogOpt = Annotated[
     str | None,
-    typer.Option("--catalog", metavar="PATH", help="Use this variant catalog instead of the built-in one."),
+    typer.Option(
+        "--catalog",
+        metavar="PATH",
+        help="Use this catalog file, or the recipes of this checkout folder ([BRANCH=]DIR), instead of "
+        "the built-in catalog (default: $TVSELECT_CATALOG).",
+    ),
 ]
 CpuinfoOpt = Annotated[
     str | None,
@@ -395,7 +400,11 @@ def _command_for(args: list[str]) -> typer.Typer:
         for info in app.registered_commands
         if info.callback
     }
-    if any(arg in names or arg in ("-h", "--help") for arg in args):
+    if any(arg in names or arg in ("-h", "--help", "catalog") for arg in args):
+        if not app.registered_groups:
+            from tvselect.cli.catalog_cmd import catalog_app
+
+            app.add_typer(catalog_app)
         return app
     single = typer.Typer(
         add_completion=False,

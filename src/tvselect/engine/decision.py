@@ -30,7 +30,7 @@ WORKLOADS = ("general", "bf16-training", "int8-inference")
 
 # Names of the ranking criteria, in the order they apply; the rule that decided
 # is the first one on which the winner beat the runner-up.
-RULES = ("exact-sm", "newest-sm", "branch-preference", "workload-isa")
+RULES = ("exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda")
 ONLY_CANDIDATE = "only-candidate"
 NO_RUNNABLE = "no-runnable-variant"
 
@@ -174,37 +174,46 @@ def _arch_reasons(
     return (), EXACT if exact else COMPATIBLE
 
 
-def _branch_reasons(catalog: Catalog, facts: Facts) -> dict[str, tuple[Reason, ...]]:
+def driver_too_old(variant: Variant, facts: Facts) -> Reason | None:
+    """The driver rule: a known driver older than the minimum for the variant's CUDA."""
     driver = parse_version(facts.gpu.driver_version or "")
-    cuda = parse_version(facts.gpu.cuda_driver_version or "")
-    result = {}
-    for name, branch in catalog.branches.items():
-        reasons = []
-        if driver is not None and driver < branch.min_driver:
-            reasons.append(
-                reason(
-                    "driver-too-old", branch=name, need=branch.min_driver_text, have=facts.gpu.driver_version
-                )
-            )
-        if cuda is not None and cuda[0] < branch.cuda_major:
-            reasons.append(
-                reason(
-                    "driver-cuda-too-old", branch=name, cuda=branch.cuda, have=facts.gpu.cuda_driver_version
-                )
-            )
-        result[name] = tuple(reasons)
-    return result
+    if variant.min_driver is None or driver is None or driver >= variant.min_driver:
+        return None
+    return reason(
+        "driver-too-old", cuda=variant.cuda, need=variant.min_driver_text, have=facts.gpu.driver_version
+    )
 
 
-def _branch_ok(catalog: Catalog, facts: Facts) -> dict[str, bool]:
-    """The driver rule per branch as booleans: what `_branch_reasons` says, without building reasons."""
-    driver = parse_version(facts.gpu.driver_version or "")
-    cuda = parse_version(facts.gpu.cuda_driver_version or "")
-    return {
-        name: (driver is None or driver >= branch.min_driver)
-        and (cuda is None or cuda[0] >= branch.cuda_major)
-        for name, branch in catalog.branches.items()
-    }
+def driver_cuda_too_old(variant: Variant, facts: Facts) -> Reason | None:
+    """The CUDA rule: a driver whose CUDA major version is older than the variant's."""
+    have = parse_version(facts.gpu.cuda_driver_version or "")
+    major = variant.cuda_major
+    if major is None or have is None or have[0] >= major:
+        return None
+    return reason("driver-cuda-too-old", cuda=variant.cuda, have=facts.gpu.cuda_driver_version)
+
+
+def platform_other(variant: Variant, cpu: CpuFacts, isa: Isa) -> Reason | None:
+    """The platform rule: a variant built only for other systems (e.g. aarch64-darwin) never runs here.
+
+    Silent where the ISA rule already says the build is for another CPU architecture.
+    """
+    if f"{cpu.arch}-linux" in variant.platforms or isa.arch != cpu.arch:
+        return None
+    return reason("platform-other", platforms=", ".join(variant.platforms), system=f"{cpu.arch}-linux")
+
+
+def _driver_reasons(variant: Variant, facts: Facts) -> tuple[Reason, ...]:
+    found = (driver_too_old(variant, facts), driver_cuda_too_old(variant, facts))
+    return tuple(r for r in found if r is not None)
+
+
+def _driver_ok(catalog: Catalog, facts: Facts) -> dict[str | None, bool]:
+    """The driver rules per CUDA version (None: builds without CUDA) as booleans."""
+    ok: dict[str | None, bool] = {None: True}
+    for variant in catalog.cuda_examples:
+        ok[variant.cuda] = not _driver_reasons(variant, facts)
+    return ok
 
 
 class _Ranking:
@@ -218,22 +227,24 @@ class _Ranking:
         self.unlisted = len(order)
         self.branch_order = {b: position for position, b in enumerate(catalog.branch_preference)}
 
-    def key(self, variant: Variant, match: str | None) -> tuple[int, int, int, int]:
+    def key(self, variant: Variant, match: str | None) -> tuple[int, int, int, int, int]:
         if variant.gpu_arch is None:
             major = minor = 0
         else:
             major, minor = self.catalog.gpu_archs[variant.gpu_arch].capability
+        cuda = parse_version(variant.cuda or "0") or (0,)
         return (
             0 if match in (EXACT, None) else 1,
             -(major * 100 + minor),
             self.branch_order[variant.branch],
             self.isa_order.get(variant.cpu_isa, self.unlisted),
+            -(cuda[0] * 100 + (cuda[1] if len(cuda) > 1 else 0)),
         )
 
     def lost_reason(
         self, loser: Variant, loser_key: tuple[int, ...], winner: Variant, winner_key: tuple[int, ...]
     ) -> tuple[str, Reason]:
-        # Variants differ in (branch, sm, isa), so some criterion always separates them.
+        # Variants differ in (branch, sm, isa, cuda), so some criterion always separates them.
         rule = next(
             (rule for rule, a, b in zip(RULES, loser_key, winner_key, strict=True) if a != b), RULES[-1]
         )
@@ -243,6 +254,8 @@ class _Ranking:
             return rule, reason("lost-newer-sm", winner=winner.gpu_arch, sm=loser.gpu_arch)
         if rule == "branch-preference":
             return rule, reason("lost-branch", winner=winner.branch, branch=loser.branch)
+        if rule == "newest-cuda":
+            return rule, reason("lost-older-cuda", winner=winner.cuda, cuda=loser.cuda)
         if loser.cpu_isa not in self.isa_order:
             return rule, reason("lost-isa-other-workload", isa=loser.cpu_isa, workload=self.options.workload)
         return rule, reason(
@@ -267,7 +280,6 @@ def _staged(ctx: DecisionInputs) -> list[tuple[str, tuple[Reason, ...], str | No
         name: _arch_reasons(arch, gpus, catalog.tegra_capabilities)
         for name, arch in catalog.gpu_archs.items()
     }
-    branch_reasons = _branch_reasons(catalog, facts) if gpus else {}
     if options.cpu_only:
         scope_cuda: Reason | None = reason("cuda-build-cpu-only-asked")
     elif not gpus:
@@ -282,10 +294,13 @@ def _staged(ctx: DecisionInputs) -> list[tuple[str, tuple[Reason, ...], str | No
         if scope is None and scope_branch is not None and variant.branch != options.branch:
             scope = scope_branch
         reasons = isa_reasons[variant.cpu_isa]
+        platform = platform_other(variant, facts.cpu, catalog.isas[variant.cpu_isa])
+        if platform is not None:
+            reasons = (platform, *reasons)
         match = None
         if variant.gpu_arch is not None and gpus:
             gpu_reasons, match = arch_eval[variant.gpu_arch]
-            reasons = reasons + gpu_reasons + branch_reasons.get(variant.branch, ())
+            reasons = reasons + gpu_reasons + _driver_reasons(variant, facts)
         if scope is not None:
             staged.append((NOT_CONSIDERED, (scope,), None))
         elif reasons:
@@ -326,11 +341,11 @@ class _Pass(NamedTuple):
     """For each ISA, whether this CPU runs it."""
     arch_match: dict[str | None, str | None]
     """Each GPU arch whose code runs on every GPU, with `exact` or `compatible`; None: CPU-only."""
-    branch_ok: dict[str, bool]
-    """For each branch, whether the driver (when known) is new enough."""
+    driver_ok: dict[str | None, bool]
+    """For each CUDA version, whether the driver (when known) is new enough for it."""
     ranking: _Ranking
     """The ranking keys for these facts and options."""
-    runnable: list[tuple[tuple[int, int, int, int], int]]
+    runnable: list[tuple[tuple[int, int, int, int, int], int]]
     """(ranking key, position) of every variant that runs, best first."""
 
 
@@ -345,23 +360,24 @@ def _fast_pass(facts: Facts, catalog: Catalog, options: Options, gpus: tuple[Gpu
             if all(cubin_runs_on(arch.capability, g.capability, tegra) is None for g in gpus):
                 exact = all(arch.capability == g.capability for g in gpus)
                 arch_match[name] = EXACT if exact else COMPATIBLE
-        branch_ok = _branch_ok(catalog, facts)
+        driver_ok = _driver_ok(catalog, facts)
     else:
-        branch_ok = dict.fromkeys(catalog.branches, True)
+        driver_ok = {None: True}
     only_branch = options.branch
     ranking = _Ranking(catalog, options, cpu.arch)
     variants = catalog.variants
-    runnable: list[tuple[tuple[int, int, int, int], int]] = []
+    system = f"{cpu.arch}-linux"
+    runnable: list[tuple[tuple[int, int, int, int, int], int]] = []
     # The hot loop of fleet planning: only the variants of GPU archs whose code runs here.
     for sm in [a for a in arch_match if a is not None] if gpus else [None]:
         for position in catalog.positions_by_gpu_arch.get(sm, ()):
             variant = variants[position]
             if only_branch is not None and variant.branch != only_branch:
                 continue
-            if isa_ok[variant.cpu_isa] and branch_ok[variant.branch]:
+            if isa_ok[variant.cpu_isa] and driver_ok[variant.cuda] and system in variant.platforms:
                 runnable.append((ranking.key(variant, arch_match[sm]), position))
     runnable.sort()
-    return _Pass(isa_ok, arch_match, branch_ok, ranking, runnable)
+    return _Pass(isa_ok, arch_match, driver_ok, ranking, runnable)
 
 
 def _best(facts: Facts, catalog: Catalog, options: Options) -> Variant | None:
@@ -376,11 +392,11 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     _check_options(catalog, options)
     gpus = () if options.cpu_only else facts.gpu.gpus
     ctx = DecisionInputs(facts, catalog, options, gpus)
-    isa_ok, arch_match, branch_ok, ranking, runnable = _fast_pass(facts, catalog, options, gpus)
+    isa_ok, arch_match, driver_ok, ranking, runnable = _fast_pass(facts, catalog, options, gpus)
 
     warnings = _warnings(catalog, facts, gpus)
     if not runnable:
-        return _no_match(ctx, warnings, isa_ok, arch_match, branch_ok)
+        return _no_match(ctx, warnings, isa_ok, arch_match, driver_ok)
 
     winner_key, winner_pos = runnable[0]
     winner = catalog.variants[winner_pos]
@@ -396,7 +412,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         gpu_match=match,
         rule=lost[0][1][0] if lost else ONLY_CANDIDATE,
         reasons=_why_chosen(catalog, facts, options, gpus, winner, match)
-        + _exact_held_back(catalog, facts, options, arch_match, branch_ok, match),
+        + _exact_held_back(catalog, facts, options, arch_match, driver_ok, match),
         warnings=warnings,
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
         context=ctx,
@@ -408,7 +424,7 @@ def _exact_held_back(
     facts: Facts,
     options: Options,
     arch_match: dict[str | None, str | None],
-    branch_ok: dict[str, bool],
+    driver_ok: dict[str | None, bool],
     match: str | None,
 ) -> tuple[Reason, ...]:
     """When only a compatible build was chosen, say which exact build the driver ruled out."""
@@ -416,16 +432,15 @@ def _exact_held_back(
         return ()
     held = []
     for variant in catalog.variants:
-        if arch_match.get(variant.gpu_arch) != EXACT or branch_ok[variant.branch]:
+        if arch_match.get(variant.gpu_arch) != EXACT or driver_ok[variant.cuda]:
             continue
         if options.branch is not None and variant.branch != options.branch:
             continue
-        branch = catalog.branches[variant.branch]
         why = reason(
             "exact-held-back",
             sm=variant.gpu_arch,
             branch=variant.branch,
-            need=branch.min_driver_text,
+            need=variant.min_driver_text,
             have=facts.gpu.driver_version or "unknown",
         )
         if why not in held:
@@ -436,7 +451,7 @@ def _exact_held_back(
 def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...]) -> tuple[Reason, ...]:
     warnings = []
     if gpus and parse_version(facts.gpu.driver_version or "") is None:
-        minimums = sorted({b.min_driver_text for b in catalog.branches.values()})
+        minimums = sorted({v.min_driver_text or "" for v in catalog.cuda_examples})
         warnings.append(reason("driver-unchecked", need=" or ".join(minimums)))
     for gone in facts.gpu.excluded:
         warnings.append(
@@ -496,7 +511,7 @@ def _near_misses(
     ctx: DecisionInputs,
     isa_ok: dict[str, bool],
     arch_match: dict[str | None, str | None],
-    branch_ok: dict[str, bool],
+    driver_ok: dict[str | None, bool],
 ) -> list[Reason]:
     """Why the variants in scope that fail the fewest rules (CPU, GPU, driver) fail them."""
     catalog, options, gpus = ctx.catalog, ctx.options, ctx.gpus
@@ -507,20 +522,24 @@ def _near_misses(
         if options.branch is not None and variant.branch != options.branch:
             continue
         gpu_fails = variant.gpu_arch is not None and variant.gpu_arch not in arch_match
-        driver_fails = variant.gpu_arch is not None and not branch_ok[variant.branch]
-        failing.append((int(not isa_ok[variant.cpu_isa]) + int(gpu_fails) + int(driver_fails), variant))
+        driver_fails = variant.gpu_arch is not None and not driver_ok[variant.cuda]
+        platform_fails = platform_other(variant, ctx.facts.cpu, catalog.isas[variant.cpu_isa]) is not None
+        fails = int(not isa_ok[variant.cpu_isa]) + int(gpu_fails) + int(driver_fails) + int(platform_fails)
+        failing.append((fails, variant))
     if not failing:
         return []
     fewest = min(n for n, _ in failing)
-    branch_reasons = _branch_reasons(catalog, ctx.facts) if gpus else {}
     reasons: list[Reason] = []
     for n, variant in failing:
         if n != fewest:
             continue
         why = _isa_reasons(catalog.isas[variant.cpu_isa], ctx.facts.cpu)
+        platform = platform_other(variant, ctx.facts.cpu, catalog.isas[variant.cpu_isa])
+        if platform is not None:
+            why = (platform, *why)
         if variant.gpu_arch is not None:
             why += _arch_reasons(catalog.gpu_archs[variant.gpu_arch], gpus, catalog.tegra_capabilities)[0]
-            why += branch_reasons[variant.branch]
+            why += _driver_reasons(variant, ctx.facts)
         for item in why:
             if item not in reasons:
                 reasons.append(item)
@@ -534,7 +553,7 @@ def _no_match(
     warnings: tuple[Reason, ...],
     isa_ok: dict[str, bool],
     arch_match: dict[str | None, str | None],
-    branch_ok: dict[str, bool],
+    driver_ok: dict[str | None, bool],
 ) -> Decision:
     facts, catalog, options, gpus = ctx.facts, ctx.catalog, ctx.options, ctx.gpus
     tegra = catalog.tegra_capabilities
@@ -566,7 +585,7 @@ def _no_match(
                 why = reason("alt-per-gpu", index=gpu.index, cap=format_capability(gpu.capability))
                 alternatives.append(Alternative(alone, why))
     if not reasons:
-        reasons.extend(_near_misses(ctx, isa_ok, arch_match, branch_ok))
+        reasons.extend(_near_misses(ctx, isa_ok, arch_match, driver_ok))
     if gpus and not options.cpu_only:
         cpu_build = _best(facts, catalog, options._replace(cpu_only=True))
         if cpu_build is not None:

@@ -12,8 +12,9 @@ TEMPLATES: dict[str, str] = {
     "gpu-major-differs": "{sm} code does not run on GPU {index} ({cap}): a cubin never runs across major versions",
     "gpu-minor-too-new": "{sm} code does not run on GPU {index} ({cap}): it needs {need} or newer",
     "gpu-tegra-exact": "{sm} code does not run on GPU {index} ({cap}): Tegra GPUs run only code built for their exact capability",
-    "driver-too-old": "branch {branch} needs NVIDIA driver {need} or newer; this machine has {have}",
-    "driver-cuda-too-old": "branch {branch} builds with CUDA {cuda}; the driver supports CUDA up to {have}",
+    "driver-too-old": "CUDA {cuda} builds need NVIDIA driver {need} or newer; this machine has {have}",
+    "driver-cuda-too-old": "built with CUDA {cuda}; the driver supports CUDA up to {have}",
+    "platform-other": "built for {platforms}; this machine is {system}",
     # why a variant was not considered
     "not-requested-branch": "only branch {requested} was asked for",
     "cuda-build-cpu-only-asked": "a CUDA build, and CPU-only was asked for",
@@ -24,6 +25,7 @@ TEMPLATES: dict[str, str] = {
     "lost-newer-sm": "{winner} is a newer compatible architecture than {sm}",
     "lost-branch": "branch {winner} is preferred to {branch}",
     "lost-isa": "{isa} ranks below {winner} for the {workload} workload",
+    "lost-older-cuda": "CUDA {winner} is newer than CUDA {cuda}",
     "lost-isa-other-workload": "{isa} is the build for another workload, not {workload}",
     # why the chosen variant was chosen
     "chose-exact": "the GPU ({caps}) has an exact {sm} build",

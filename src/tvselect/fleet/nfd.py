@@ -73,7 +73,7 @@ def nfd_labels(decision: Decision, catalog: Catalog) -> list[tuple[str, str]]:
         ("gpu-arch", variant.gpu_arch or NO_GPU_ARCH),
         ("cpu-isa", variant.cpu_isa),
     ]
-    torchvision = catalog.branches[variant.branch].torchvision
+    torchvision = variant.torchvision
     if torchvision is not None:
         labels.append(("torchvision", torchvision))
     return [(NAMESPACE + name, label_value(value)) for name, value in labels]

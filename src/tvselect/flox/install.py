@@ -42,7 +42,7 @@ def plan_install(variant: Variant, catalog: Catalog, org: str | None, directory:
     A package name built on more than one branch (the CPU-only names of `main` and
     `cuda-12_9`) is pinned to its branch's TorchVision version with flox's `@version`.
     """
-    version = catalog.branches[variant.branch].torchvision
+    version = variant.torchvision
     shared = len(catalog.branches_of_package.get(variant.package, ())) > 1
     pinned = shared and version is not None
     spec = f"{variant.package}@{version}" if pinned else variant.package

@@ -19,16 +19,16 @@ def _reason(item: Reason) -> dict[str, str]:
 
 def variant_summary(variant: Variant, catalog: Catalog) -> dict[str, Any]:
     """The catalog's record of one variant, flattened for JSON."""
-    branch = catalog.branches[variant.branch]
     return {
         "package": variant.package,
         "branch": variant.branch,
         "gpu_arch": variant.gpu_arch,
         "cpu_isa": variant.cpu_isa,
-        "torchvision": branch.torchvision,
-        "pytorch": branch.pytorch,
-        "cuda": branch.cuda if variant.gpu_arch else None,
-        "python": branch.python,
+        "torchvision": variant.torchvision,
+        "pytorch": variant.pytorch,
+        "cuda": variant.cuda,
+        "python": catalog.branches[variant.branch].python,
+        "platforms": list(variant.platforms),
     }
 
 

@@ -64,15 +64,14 @@ def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
 
 
 def _versions(variant: Variant, catalog: Catalog) -> str:
-    branch = catalog.branches[variant.branch]
     parts = [
         f"branch {variant.branch}",
-        f"TorchVision {branch.torchvision or 'not yet known'}",
-        f"PyTorch {branch.pytorch}",
+        f"TorchVision {variant.torchvision or 'version unknown'}",
+        f"PyTorch {variant.pytorch or 'version unknown'}",
     ]
-    if variant.gpu_arch:
-        parts.append(f"CUDA {branch.cuda}")
-    parts.append(f"Python {branch.python}")
+    if variant.cuda:
+        parts.append(f"CUDA {variant.cuda}")
+    parts.append(f"Python {catalog.branches[variant.branch].python}")
     return " · ".join(parts)
 
 
@@ -181,15 +180,14 @@ def render_variants(variants: list[Variant], catalog: Catalog) -> None:
     for column in ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA"):
         table.add_column(column)
     for v in variants:
-        branch = catalog.branches[v.branch]
         table.add_row(
             v.package,
             v.branch,
             v.gpu_arch or "-",
             v.cpu_isa,
-            branch.torchvision or "?",
-            branch.pytorch,
-            branch.cuda if v.gpu_arch else "-",
+            v.torchvision or "?",
+            v.pytorch or "?",
+            v.cuda or "-",
         )
     _console().print(table)
 
@@ -201,8 +199,9 @@ def render_show(document: dict[str, Any]) -> None:
         console.print(f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
         rows = [
             ("TorchVision", entry["torchvision"] or "not yet known"),
-            ("PyTorch", entry["pytorch"]),
+            ("PyTorch", entry["pytorch"] or "unknown"),
             ("Python", entry["python"]),
+            ("built for", " ".join(entry["platforms"])),
             ("CPU ISA", f"{entry['cpu_isa_label']} ({entry['cpu_arch']})"),
             ("compiled with", " ".join(entry["compile_flags"])),
             ("needs CPU features", " ".join(entry["cpu_features_needed"])),

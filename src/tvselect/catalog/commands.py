@@ -1,0 +1,155 @@
+"""The use cases behind `tvselect catalog import|lint|diff`: each checks every input first,
+then acts once, and returns a frozen result for the command line to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from tvselect.catalog.sources import RecipeFiles
+from tvselect.errors import BadInputError
+
+MAX_EXISTING_BYTES = 64 * 1024 * 1024
+
+
+class ImportResult(NamedTuple):
+    """A catalog read from recipes."""
+
+    document: dict[str, Any]
+    """The catalog document (schema 2), checked by the catalog loader."""
+    counts: tuple[tuple[str, int], ...]
+    """(branch, variants) in the order read."""
+    skipped: tuple[str, ...]
+    """One line per recipe left out (with skip_bad)."""
+
+
+def parse_versions(specs: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """`--version-of BRANCH=TORCHVISION,PYTORCH` values, checked."""
+    from tvselect.base.capability import parse_version
+
+    stated = {}
+    for spec in specs:
+        branch, _, versions = spec.partition("=")
+        torchvision, _, pytorch = versions.partition(",")
+        if not branch or parse_version(torchvision) is None or parse_version(pytorch) is None:
+            raise BadInputError(
+                f"--version-of {spec!r}: write BRANCH=TORCHVISION,PYTORCH, e.g. main=0.23.0,2.8.0"
+            )
+        stated[branch] = (torchvision, pytorch)
+    return stated
+
+
+def gather(
+    specs: Sequence[str], branches: Sequence[str], all_branches: bool, environ: Mapping[str, str]
+) -> list[RecipeFiles]:
+    """The recipe files SOURCE... names: checkout folders (`NAME=PATH` names the branch), or with
+    `branches`/`all_branches`, branches of git repositories read from git objects."""
+    import os
+
+    from tvselect.catalog.sources import git_branches, read_folder, read_git
+
+    if not specs:
+        raise BadInputError("name at least one SOURCE: a checkout folder, or a git repository with --branch")
+    found = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or os.path.exists(spec):
+            name, path = "", spec
+        if branches or all_branches:
+            for branch in branches or git_branches(path, environ):
+                found.append(read_git(path, branch, environ))
+        else:
+            found.append(read_folder(path, name or None))
+    names = [source.branch for source in found]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BadInputError(f"branch {', '.join(twice)} read twice; name sources with NAME=PATH")
+    return found
+
+
+def import_catalog(
+    sources: Sequence[RecipeFiles],
+    *,
+    prefer: Sequence[str] = (),
+    stated: Mapping[str, tuple[str, str]] | None = None,
+    skip_bad: bool = False,
+) -> ImportResult:
+    """Read the recipes into a catalog document, and check it as `--catalog` would load it."""
+    from tvselect.catalog.importer import catalog_document, read_builds
+    from tvselect.catalog.model import parse_document
+
+    imported = read_builds(sources, skip_bad=skip_bad)
+    about = "Read from build-torchvision recipes by tvselect catalog import: " + ", ".join(
+        s.branch for s in sources
+    )
+    document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about)
+    catalog = parse_document(document, "imported recipes")
+    counts = tuple((b, sum(v.branch == b for v in catalog.variants)) for b in catalog.branches)
+    return ImportResult(document, counts, imported.skipped)
+
+
+def check_output(path: str) -> None:
+    """Refuse to replace anything but a regular file that tvselect wrote (a catalog it imported)."""
+    import json
+    import os
+    import stat
+
+    from tvselect.catalog.importer import GENERATOR
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise BadInputError(f"-o {path}: cannot be checked ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"-o {path}: exists and is not a regular file; not replaced")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_EXISTING_BYTES)
+        document = json.loads(data)
+    except (OSError, ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict) or document.get("generator") != GENERATOR:
+        raise BadInputError(f"-o {path}: exists and is not a catalog tvselect wrote; not replaced")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, renamed over it."""
+    import os
+    import tempfile
+
+    check_output(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tvselect-", suffix=".tmp")
+    except OSError as exc:
+        raise BadInputError(f"-o {path}: cannot write in {folder} ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise BadInputError(f"-o {path}: cannot be written ({exc.strerror})") from None
+
+
+def lint_sources(sources: Sequence[RecipeFiles]) -> list[str]:
+    """Every finding in these recipes, one line each."""
+    from tvselect.catalog.lint import lint
+
+    return lint(sources)
+
+
+def open_two(a: str, b: str) -> tuple[Any, Any]:
+    """Two catalogs to compare: files, checkout folders, or `builtin` for the shipped one."""
+    from tvselect.catalog.resolve import open_catalog
+
+    empty: dict[str, str] = {}
+    first = open_catalog(None if a == "builtin" else a, empty)
+    second = open_catalog(None if b == "builtin" else b, empty)
+    return first, second

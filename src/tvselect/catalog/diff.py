@@ -1,0 +1,119 @@
+"""`tvselect catalog diff A B`: variants added, removed and changed between two catalogs."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from tvselect.catalog.model import Catalog, Variant
+
+
+class Change(NamedTuple):
+    """One variant that both catalogs have, and what differs."""
+
+    branch: str
+    """Its branch."""
+    package: str
+    """Its package name."""
+    fields: tuple[tuple[str, str, str], ...]
+    """(field, value in A, value in B) for each field that differs."""
+
+
+class CatalogDiff(NamedTuple):
+    """The difference of two catalogs, over the branches both have."""
+
+    added: tuple[Variant, ...]
+    """Variants only B has."""
+    removed: tuple[Variant, ...]
+    """Variants only A has."""
+    changed: tuple[Change, ...]
+    """Variants both have, with what differs."""
+    only_in_a: tuple[tuple[str, int], ...]
+    """(branch, number of variants) of the branches only A has."""
+    only_in_b: tuple[tuple[str, int], ...]
+    """(branch, number of variants) of the branches only B has."""
+
+
+def _facts(variant: Variant, catalog: Catalog) -> dict[str, str]:
+    """What a variant means, as comparable text: its ISA by the CPU features it needs, not its name."""
+    isa = catalog.isas[variant.cpu_isa]
+    return {
+        "gpu_arch": variant.gpu_arch or "none",
+        "cpu_arch": isa.arch,
+        "cpu_needs": " ".join(sorted(isa.needs)) or "none",
+        "cuda": variant.cuda or "none",
+        "min_driver": variant.min_driver_text or "none",
+        "platforms": " ".join(variant.platforms),
+        "torchvision": variant.torchvision or "unknown",
+        "pytorch": variant.pytorch or "unknown",
+        "nixpkgs": variant.nixpkgs or "unknown",
+    }
+
+
+def diff_catalogs(a: Catalog, b: Catalog) -> CatalogDiff:
+    """Compare two catalogs branch by branch; branches only one has are counted, not listed."""
+    shared = [name for name in a.branches if name in b.branches]
+    old = {(v.branch, v.package): v for v in a.variants if v.branch in shared}
+    new = {(v.branch, v.package): v for v in b.variants if v.branch in shared}
+    changed = []
+    for key in old.keys() & new.keys():
+        before, after = _facts(old[key], a), _facts(new[key], b)
+        fields = tuple((f, before[f], after[f]) for f in before if before[f] != after[f])
+        if fields:
+            changed.append(Change(key[0], key[1], fields))
+
+    def count(catalog: Catalog, other: Catalog) -> tuple[tuple[str, int], ...]:
+        return tuple(
+            (name, sum(v.branch == name for v in catalog.variants))
+            for name in catalog.branches
+            if name not in other.branches
+        )
+
+    return CatalogDiff(
+        added=tuple(new[k] for k in sorted(new.keys() - old.keys())),
+        removed=tuple(old[k] for k in sorted(old.keys() - new.keys())),
+        changed=tuple(sorted(changed)),
+        only_in_a=count(a, b),
+        only_in_b=count(b, a),
+    )
+
+
+def diff_document(result: CatalogDiff, a: Catalog, b: Catalog) -> dict[str, Any]:
+    """The diff as JSON."""
+
+    def entry(variant: Variant, catalog: Catalog) -> dict[str, Any]:
+        return {"branch": variant.branch, "package": variant.package, **_facts(variant, catalog)}
+
+    return {
+        "schema_version": 1,
+        "a": a.source,
+        "b": b.source,
+        "added": [entry(v, b) for v in result.added],
+        "removed": [entry(v, a) for v in result.removed],
+        "changed": [
+            {"branch": c.branch, "package": c.package, "changes": {f: [x, y] for f, x, y in c.fields}}
+            for c in result.changed
+        ],
+        "branches_only_in_a": dict(result.only_in_a),
+        "branches_only_in_b": dict(result.only_in_b),
+    }
+
+
+def diff_lines(result: CatalogDiff, a: Catalog, b: Catalog) -> list[str]:
+    """The diff for a person: `+` added, `-` removed, `~` changed, one line each."""
+    lines = [f"--- {a.source}", f"+++ {b.source}"]
+    for sign, variants, catalog in (("+", result.added, b), ("-", result.removed, a)):
+        for v in variants:
+            facts = _facts(v, catalog)
+            lines.append(
+                f"{sign} {v.branch}: {v.package} (GPU {facts['gpu_arch']}, CPU {facts['cpu_needs']}, "
+                f"CUDA {facts['cuda']}, {facts['platforms']})"
+            )
+    for change in result.changed:
+        what = "; ".join(f"{f} {x} -> {y}" for f, x, y in change.fields)
+        lines.append(f"~ {change.branch}: {change.package}: {what}")
+    for label, branches in (("only in A", result.only_in_a), ("only in B", result.only_in_b)):
+        for name, n in branches:
+            lines.append(f"  branch {name} ({n} variants) is {label}; not compared")
+    if not (result.added or result.removed or result.changed):
+        lines.append("  no variant added, removed or changed on the branches both have")
+    return lines

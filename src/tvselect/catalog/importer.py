@@ -1,0 +1,226 @@
+"""Recipes -> a catalog document (schema 2), and opening whatever `--catalog` names.
+
+The document takes the hardware facts (ISA labels, workload orders, GPU families, Tegra and
+known compute capabilities) from the shipped catalog, and everything about the variants from
+the recipes. It is loaded by the same checker as any catalog file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from tvselect.base.capability import Capability, parse_capability
+from tvselect.catalog.recipes import Build, interpret, pname_parts
+from tvselect.catalog.sources import RecipeFiles
+from tvselect.errors import BadInputError, RecipeError
+
+GENERATOR = "tvselect catalog import"
+KIND = "tvselect-catalog"
+
+
+class Imported(NamedTuple):
+    """What an import read."""
+
+    builds: tuple[Build, ...]
+    """One per recipe that could be read."""
+    skipped: tuple[str, ...]
+    """The one-line error of each recipe that could not (only with skip_bad)."""
+
+
+def base_document() -> dict[str, Any]:
+    """The shipped catalog's JSON, whose hardware facts an imported catalog reuses."""
+    import json
+    from importlib.resources import files
+
+    text = files("tvselect").joinpath("data").joinpath("variants.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _known(base: Mapping[str, Any]) -> frozenset[Capability]:
+    caps = (parse_capability(c) for c in base["known_compute_capabilities"])
+    return frozenset(c for c in caps if c is not None)
+
+
+def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Imported:
+    """Parse and interpret every recipe; the first error raises unless `skip_bad`."""
+    from tvselect.catalog.nix import parse_recipe
+
+    known = _known(base_document())
+    builds, skipped = [], []
+    for source in sources:
+        for name, data in source.files:
+            try:
+                builds.append(interpret(parse_recipe(data, name), source.branch, known))
+            except RecipeError as exc:
+                if not skip_bad:
+                    raise
+                skipped.append(str(exc))
+    return Imported(tuple(builds), tuple(skipped))
+
+
+def _isa_names(
+    builds: Sequence[Build], base_isas: Mapping[str, Any]
+) -> dict[tuple[str, tuple[str, ...]], str]:
+    """An ISA name per (pname ISA, CPU needs): the name itself for the shipped needs (or the most
+    common), `NAME-2`, `NAME-3`... for flags that need other features under the same name.
+    Flags that differ but need the same features (`armv9-a+sve2`, `armv9-a+sve+sve2`) are one ISA."""
+    sets: dict[str, Counter[tuple[str, ...]]] = {}
+    for build in builds:
+        sets.setdefault(_isa_key(build)[0], Counter())[_isa_key(build)[1]] += 1
+    names = {}
+    for name, counts in sets.items():
+        shipped = tuple(sorted(base_isas.get(name, {}).get("needs", ())))
+        order = sorted(counts, key=lambda flags: (flags != shipped, -counts[flags], flags))
+        for position, flags in enumerate(order):
+            names[(name, flags)] = name if position == 0 else f"{name}-{position + 1}"
+    return names
+
+
+def _isa_key(build: Build) -> tuple[str, tuple[str, ...]]:
+    return pname_parts(build.package).get("isa", build.arch), (build.arch, *sorted(build.needs))
+
+
+def _isa_of(build: Build, names: Mapping[tuple[str, tuple[str, ...]], str]) -> str:
+    return names[_isa_key(build)]
+
+
+def _isas(
+    builds: Sequence[Build], names: Mapping[tuple[str, tuple[str, ...]], str], base: Any
+) -> dict[str, Any]:
+    isas: dict[str, Any] = {}
+    for build in builds:
+        name = _isa_of(build, names)
+        stem = name.rsplit("-", 1)[0] if name not in base else name
+        label = base[stem]["label"] if stem in base else stem
+        if name != stem:
+            label = f"{label} ({' '.join(build.flags) or 'no flags'})"
+        elif not build.flags:
+            label = f"{label} (no CPU flags)"
+        isas.setdefault(
+            name,
+            {"label": label, "arch": build.arch, "flags": list(build.flags), "needs": sorted(build.needs)},
+        )
+    return isas
+
+
+def _workloads(base: Mapping[str, Any], isas: Mapping[str, Any]) -> dict[str, Any]:
+    """The shipped orders, each name followed by its flag variants (`avx2`, `avx2-2`, ...)."""
+    result = {}
+    for name, entry in base["workloads"].items():
+        orders = {}
+        for arch in ("x86_64", "aarch64"):
+            order = []
+            for isa in entry[arch]:
+                mine = [n for n in isas if isas[n]["arch"] == arch and isa in (n, n.rsplit("-", 1)[0])]
+                order += sorted(mine, key=lambda n: (n != isa, n))
+            orders[arch] = order
+        result[name] = {**orders, "description": entry["description"]}
+    return result
+
+
+def _gpu_archs(builds: Sequence[Build], base: Mapping[str, Any]) -> dict[str, Any]:
+    archs = dict(base["gpu_archs"])
+    for build in builds:
+        if build.capability is not None:
+            major, minor = build.capability
+            archs.setdefault(
+                f"sm{major}{minor}",
+                {
+                    "compute_capability": f"{major}.{minor}",
+                    "family": f"compute capability {major}.{minor}",
+                    "examples": [],
+                },
+            )
+    return archs
+
+
+def _one(values: Iterable[str | None]) -> str | None:
+    distinct = set(values)
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def _versions(build: Build, stated: Mapping[str, tuple[str, str]]) -> tuple[str | None, str | None]:
+    """(TorchVision, PyTorch): stated by the user, or known for the pin; None where unknown."""
+    from tvselect.catalog.tables import table
+
+    if build.branch in stated:
+        return stated[build.branch]
+    pin = table("nixpkgs-pins")["pins"].get(build.nixpkgs or "", {})
+    recipe = build.recipe
+    if recipe.torch_from_build_pytorch:
+        pytorch = None  # PyTorch comes from another repository's recipe: its version is not here
+    elif recipe.torch_version is not None:
+        pytorch = recipe.torch_version.value
+    else:
+        pytorch = pin.get("pytorch")
+    return pin.get("torchvision"), pytorch
+
+
+def _variant(build: Build, isa: str, stated: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
+    torchvision, pytorch = _versions(build, stated)
+    cap = build.capability
+    return {
+        "package": build.package,
+        "branch": build.branch,
+        "gpu_arch": None if cap is None else f"sm{cap[0]}{cap[1]}",
+        "cpu_isa": isa,
+        "cuda": build.cuda,
+        "platforms": list(build.platforms),
+        "torchvision": torchvision,
+        "pytorch": pytorch,
+        "nixpkgs": build.nixpkgs[:7] if build.nixpkgs else None,
+        "recipe": build.recipe.file,
+    }
+
+
+def _branches(variants: Sequence[dict[str, Any]], builds: Sequence[Build]) -> dict[str, Any]:
+    branches: dict[str, Any] = {}
+    for name in dict.fromkeys(v["branch"] for v in variants):
+        mine = [v for v in variants if v["branch"] == name]
+        cudas = Counter(v["cuda"] for v in mine if v["cuda"])
+        branches[name] = {
+            "torchvision": _one(v["torchvision"] for v in mine),
+            "pytorch": _one(v["pytorch"] for v in mine),
+            "cuda": cudas.most_common(1)[0][0] if cudas else None,
+            "cudnn": None,
+            "python": Counter(b.python for b in builds if b.branch == name).most_common(1)[0][0],
+            "nixpkgs": _one(v["nixpkgs"] for v in mine),
+        }
+    return branches
+
+
+def catalog_document(
+    builds: Sequence[Build],
+    *,
+    prefer: Sequence[str] = (),
+    stated: Mapping[str, tuple[str, str]] | None = None,
+    about: str = "",
+) -> dict[str, Any]:
+    """The catalog document (schema 2) of these builds, in the format `--catalog` reads."""
+    if not builds:
+        raise BadInputError("no recipe could be read")
+    base = base_document()
+    names = _isa_names(builds, base["isas"])
+    isas = _isas(builds, names, base["isas"])
+    variants = [_variant(b, _isa_of(b, names), stated or {}) for b in builds]
+    branches = _branches(variants, builds)
+    unknown = [b for b in prefer if b not in branches]
+    if unknown:
+        raise BadInputError(f"--prefer {','.join(unknown)}: no such branch (read: {', '.join(branches)})")
+    return {
+        "schema_version": 2,
+        "kind": KIND,
+        "generator": GENERATOR,
+        "about": about or "Read from build-torchvision recipes by tvselect catalog import.",
+        "branches": branches,
+        "branch_preference": [*prefer, *(b for b in branches if b not in prefer)],
+        "isas": isas,
+        "workloads": _workloads(base, isas),
+        "gpu_archs": _gpu_archs(builds, base),
+        "tegra_compute_capabilities": base["tegra_compute_capabilities"],
+        "known_compute_capabilities": base["known_compute_capabilities"],
+        "variants": variants,
+    }
