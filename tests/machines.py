@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,11 @@ from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.probe.cpu import read_cpuinfo_file
 
 # Real machines' /proc/cpuinfo, shared beside the repository; never copied into it.
-CPUINFO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+# TVSELECT_TEST_CPUINFO names that folder for a checkout that is not beside it (a git worktree).
+CPUINFO_DIR = Path(
+    os.environ.get("TVSELECT_TEST_CPUINFO")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+)
 
 
 def cpuinfo_path(name: str) -> Path:

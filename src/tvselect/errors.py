@@ -44,3 +44,7 @@ class InstallError(TvselectError):
 
 class RecipeError(CatalogError):
     """A build recipe cannot be read; the message starts with FILE:LINE."""
+
+
+class FloxQueryError(InstallError):
+    """flox could not say which packages an organisation has published (not logged in, no network, hung)."""

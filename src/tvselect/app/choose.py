@@ -12,8 +12,10 @@ from tvselect.app.inputs import Choice, MachineInputs, facts_of, load, options_o
 from tvselect.errors import BadInputError, ExitCode
 
 if TYPE_CHECKING:
-    from tvselect.catalog.model import Catalog
-    from tvselect.engine.decision import Decision
+    from tvselect.app.published import PublishedChoice
+    from tvselect.catalog.model import Catalog, Variant
+    from tvselect.engine.decision import Decision, Options
+    from tvselect.engine.reasons import Reason
     from tvselect.facts.model import Facts
     from tvselect.flox.install import InstallPlan, InstallResult
     from tvselect.verify.checks import VerifyResult
@@ -44,6 +46,8 @@ class ChooseRequest(NamedTuple):
     """`--nfd PATH`: write the choice as NFD labels there."""
     nfd_expiry: str | None = None
     """`--nfd-expiry`: how long the labels hold."""
+    available: str | None = None
+    """`--available FILE`: the packages the org has published (`-`: standard input)."""
 
 
 class Report(NamedTuple):
@@ -63,6 +67,22 @@ class Report(NamedTuple):
     """What `--verify` found in the flox environment after the install; None when not asked for."""
     nfd_note: str | None = None
     """What `--nfd` did to its file, for standard error; None when not asked for."""
+    published: PublishedChoice | None = None
+    """The choice among published variants; None when the published set is unknown."""
+    published_reasons: tuple[Reason, ...] = ()
+    """What the published set changed, and why the published choice ranks below the best."""
+
+    @property
+    def variant(self) -> Variant | None:
+        """The variant chosen: the best published one when the published set is known, else the engine's."""
+        if self.published is not None and self.published.chosen is not None:
+            return self.published.chosen
+        return self.decision.variant
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """Why this variant: what the published set changed first, then the engine's reasons."""
+        return self.published_reasons + self.decision.reasons
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -82,6 +102,8 @@ class Report(NamedTuple):
 
         if self.decision.status == NO_MATCH:
             return ExitCode.NO_MATCH
+        if self.published is not None and self.published.chosen is None:
+            return ExitCode.NO_MATCH
         if self.install_result is not None and not self.install_result.ok:
             return ExitCode.INSTALL_FAILED
         if self.verification is not None and not self.verification.ok:
@@ -99,6 +121,8 @@ def check_request(request: ChooseRequest) -> None:
         check_org(request.org)
     if (request.directory is not None or request.dry_run) and not request.install:
         raise BadInputError("--dir and --dry-run go with --install")
+    if request.available == "-" and request.machine.facts_path == "-":
+        raise BadInputError("--available - and --facts - cannot both read standard input")
     if request.verify and (not request.install or request.dry_run):
         raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
     if request.nfd_expiry is not None:
@@ -115,18 +139,72 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     from tvselect.flox.install import plan_install, run_install
 
     check_request(request)
+    available = _read_available(request, stdin)
     catalog = load(request.catalog_path)
     options = options_of(catalog, request.choice)
     facts = facts_of(catalog, request.machine, environ, stdin)
     decision = select(facts, catalog, options)
-    variant = decision.variant
+    published = _published(request, available, facts, catalog, options, environ)
+    variant = decision.variant if published is None else published.chosen
     plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
     result = run_install(plan, dry_run=request.dry_run) if request.install and plan is not None else None
+    if request.install and published is not None and published.chosen is None:
+        result = _nothing_published(published)
     verification = None
     if request.verify and result is not None and result.ok:
         verification = _verify_installed(request.directory, facts, catalog, decision, environ)
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
-    return Report(decision, catalog, plan, result, request.explain, verification, nfd_note)
+    why = _published_reasons(published, decision, request.install)
+    return Report(decision, catalog, plan, result, request.explain, verification, nfd_note, published, why)
+
+
+def _read_available(request: ChooseRequest, stdin: TextIO) -> frozenset[str] | None:
+    if request.available is None:
+        return None
+    from tvselect.app.published import read_available
+
+    return read_available(request.available, request.org, stdin)
+
+
+def _published(
+    request: ChooseRequest,
+    available: frozenset[str] | None,
+    facts: Facts,
+    catalog: Catalog,
+    options: Options,
+    environ: Mapping[str, str],
+) -> PublishedChoice | None:
+    """The choice among published variants; None when the published set is unknown or nothing runs."""
+    from tvselect.app.published import choose_published, source_of
+
+    source = source_of(available, request.available, request.org, environ)
+    if source is None:
+        return None
+    from tvselect.engine.decision import runnable_ranked
+
+    return choose_published(runnable_ranked(facts, catalog, options), catalog, source, environ)
+
+
+def _nothing_published(published: PublishedChoice) -> InstallResult:
+    from tvselect.app.published import nothing_published_error
+    from tvselect.flox.install import InstallResult
+
+    return InstallResult((), False, None, nothing_published_error(published))
+
+
+def _published_reasons(
+    published: PublishedChoice | None, decision: Decision, installing: bool
+) -> tuple[Reason, ...]:
+    if published is None:
+        return ()
+    from tvselect.app.published import published_reasons
+
+    reasons = published_reasons(published, installing)
+    chosen = published.chosen
+    if chosen is not None and chosen != published.best:
+        lost = next((v.reasons for v in decision.verdicts if v.variant == chosen), ())
+        reasons += lost
+    return reasons
 
 
 def _verify_installed(

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
 
 from tvselect.errors import BadInputError
+
+
+def read_bounded(path: str, stdin: TextIO, label: str, limit: int) -> bytes:
+    """The bytes of the file at `path` (`-`: standard input), at most `limit` of them.
+
+    BadInputError starting with `label` when it cannot be read or is larger than `limit`.
+    """
+    try:
+        if path == "-":
+            buffer = getattr(stdin, "buffer", None)
+            if buffer is not None:
+                data: bytes = buffer.read(limit + 1)
+            else:
+                data = stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+    except OSError as exc:
+        raise BadInputError(f"{label}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise BadInputError(f"{label}: not UTF-8 text") from None
+    if len(data) > limit:
+        raise BadInputError(f"{label}: larger than {limit // (1024 * 1024)} MiB")
+    return data
 
 
 def decode_text(data: bytes, label: str, kind: str, error: type[BadInputError] = BadInputError) -> str:

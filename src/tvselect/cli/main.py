@@ -22,7 +22,8 @@ HELP = """Choose the build-torchvision variant that belongs on this machine, exp
 \b
 Examples:
   tvselect                                 # what should go on this machine, and why
-  tvselect --install --org acme            # install it: flox install acme/<package>
+  tvselect --install --org acme            # install the best that acme has published
+  tvselect --available published.txt       # choose among the packages listed there
   tvselect --json | jq -r .package         # for provisioning scripts: JSON on stdout only
   tvselect --gpu 8.6 --cpuinfo FILE        # decide for another machine
 
@@ -31,8 +32,8 @@ Exit status:
   0  a variant was chosen (and installed, with --install)
   1  unexpected error (please report it; --debug shows the traceback)
   2  bad usage or bad input
-  3  no variant runs on this machine (the answer still prints in full)
-  4  the install failed (flox missing, or flox failed)
+  3  no variant runs on this machine, or none your org has published (the answer still prints in full)
+  4  the install failed (flox missing, or flox failed), or flox could not say what your org has published
   5  tvselect verify: a check failed
 """
 
@@ -103,6 +104,15 @@ FactsOpt = Annotated[
     ),
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback for unexpected errors.")]
+AvailableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--available",
+        metavar="FILE",
+        help="The packages your org has published, one a line or 'flox search --json' output ('-' for stdin); "
+        "the best of them that runs is chosen.",
+    ),
+]
 
 
 def _warn(message: str) -> None:
@@ -140,8 +150,14 @@ def choose(
     ] = False,
     org: Annotated[
         str | None,
-        typer.Option("--org", metavar="ORG", help="The Flox organisation that publishes the builds."),
+        typer.Option(
+            "--org",
+            metavar="ORG",
+            help="The Flox organisation that publishes the builds; with flox on PATH, the best variant it has "
+            "published is chosen.",
+        ),
     ] = None,
+    available: AvailableOpt = None,
     directory: Annotated[
         str | None,
         typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d)."),
@@ -197,6 +213,7 @@ def choose(
         verify=verify_,
         nfd=nfd,
         nfd_expiry=nfd_expiry,
+        available=available,
     )
     report = run_choose(request, os.environ, sys.stdin)
     for warning in report.warnings:

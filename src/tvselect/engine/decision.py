@@ -387,6 +387,14 @@ def _best(facts: Facts, catalog: Catalog, options: Options) -> Variant | None:
     return catalog.variants[runnable[0][1]] if runnable else None
 
 
+def runnable_ranked(facts: Facts, catalog: Catalog, options: Options) -> tuple[Variant, ...]:
+    """Every variant that runs on the machine, best first, by the ranking `select` uses."""
+    _check_options(catalog, options)
+    gpus = () if options.cpu_only else facts.gpu.gpus
+    runnable = _fast_pass(facts, catalog, options, gpus).runnable
+    return tuple(catalog.variants[position] for _, position in runnable)
+
+
 def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     """Choose the variant for the machine described by `facts`, and say why."""
     _check_options(catalog, options)

@@ -50,6 +50,10 @@ TEMPLATES: dict[str, str] = {
     "alt-cpu-only": "the CPU-only build that runs here (pass --cpu-only to choose it)",
     "alt-other-branch": "runs here, on branch {branch}, which was not asked for",
     "alt-per-gpu": "serves GPU {index} ({cap}) alone",
+    # choosing among what an organisation has published
+    "published-not-best": "{who} has not published {best} (the best for this machine); {action} {chosen}, the best it has published",
+    "published-none": "{who} has published none of the {count} variants that run here",
+    "published-none-asked": "{who} has published none of the {count} best variants that run here (tvselect asks flox about {count} at most; --available FILE can list them all)",
     # warnings
     "driver-unchecked": "the NVIDIA driver version is unknown, so the branch's driver minimum ({need}) was not checked",
     "gpu-excluded": "GPU {index} ({name}) does not count: {why}",

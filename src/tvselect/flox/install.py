@@ -23,6 +23,17 @@ def check_org(org: str) -> str:
     return org
 
 
+def pinned_version(variant: Variant, catalog: Catalog) -> str | None:
+    """The `@version` that `flox install` needs to land on the variant's branch; None when the name is enough.
+
+    A package name built on more than one branch (the CPU-only names of `main` and `cuda-12_9`)
+    is pinned to its TorchVision version, when the catalog knows it.
+    """
+    if len(catalog.branches_of_package.get(variant.package, ())) < 2:
+        return None
+    return variant.torchvision
+
+
 class InstallPlan(NamedTuple):
     """The flox command for a chosen variant."""
 
@@ -42,9 +53,9 @@ def plan_install(variant: Variant, catalog: Catalog, org: str | None, directory:
     A package name built on more than one branch (the CPU-only names of `main` and
     `cuda-12_9`) is pinned to its branch's TorchVision version with flox's `@version`.
     """
-    version = variant.torchvision
+    version = pinned_version(variant, catalog)
     shared = len(catalog.branches_of_package.get(variant.package, ())) > 1
-    pinned = shared and version is not None
+    pinned = version is not None
     spec = f"{variant.package}@{version}" if pinned else variant.package
     argv = ["flox", "install"]
     if directory is not None:

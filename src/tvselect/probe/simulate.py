@@ -98,22 +98,6 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
 
 
 def _read(path: str, stdin: TextIO, source: str) -> bytes:
-    limit = MAX_FACTS_BYTES + 1
-    try:
-        if path == "-":
-            buffer = getattr(stdin, "buffer", None)
-            if buffer is not None:
-                data: bytes = buffer.read(limit)
-            else:
-                data = stdin.read(limit).encode("utf-8", "surrogateescape")
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read(limit)
-    except OSError as exc:
-        raise BadInputError(f"facts document {source}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise BadInputError(f"facts document {source}: not UTF-8 text") from None
-    if len(data) > MAX_FACTS_BYTES:
-        size = MAX_FACTS_BYTES // (1024 * 1024)
-        raise BadInputError(f"facts document {source}: larger than {size} MiB, not a facts document")
-    return data
+    from tvselect.base.textfile import read_bounded
+
+    return read_bounded(path, stdin, f"facts document {source}", MAX_FACTS_BYTES)

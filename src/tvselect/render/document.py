@@ -32,10 +32,28 @@ def variant_summary(variant: Variant, catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def _gpu_match(report: Report) -> str | None:
+    decision, variant = report.decision, report.variant
+    if variant == decision.variant:
+        return decision.gpu_match
+    return next((v.gpu_match for v in decision.verdicts if v.variant == variant), None)
+
+
+def _published(report: Report) -> dict[str, Any]:
+    """`best`, `published` (None: unknown) and `unpublished_better`, the keys the published set adds."""
+    best = report.decision.variant
+    choice = report.published
+    return {
+        "best": best.package if best is not None else None,
+        "published": None if choice is None else choice.chosen is not None,
+        "unpublished_better": [v.package for v in choice.unpublished_better] if choice is not None else [],
+    }
+
+
 def report_document(report: Report) -> dict[str, Any]:
     """The JSON object `tvselect --json` prints (schema version 1)."""
     decision, catalog = report.decision, report.catalog
-    variant = decision.variant
+    variant = report.variant
     chosen: dict[str, Any]
     if variant is not None:
         chosen = variant_summary(variant, catalog)
@@ -49,14 +67,14 @@ def report_document(report: Report) -> dict[str, Any]:
         "tvselect_version": __version__,
         "status": decision.status,
         **chosen,
-        "gpu_match": decision.gpu_match,
+        "gpu_match": _gpu_match(report),
         "rule": decision.rule,
         "workload": options.workload,
         "requested_branch": options.branch,
         "cpu_only": options.cpu_only,
         "install": list(report.install_plan.argv) if report.install_plan else None,
         "install_pinned": report.install_plan.pinned if report.install_plan else None,
-        "reasons": [_reason(r) for r in decision.reasons],
+        "reasons": [_reason(r) for r in report.reasons],
         "warnings": list(report.warnings),
         "alternatives": [
             {
@@ -69,6 +87,7 @@ def report_document(report: Report) -> dict[str, Any]:
             for alt in decision.alternatives
         ],
         "facts": to_document(decision.facts),
+        **_published(report),
     }
     if report.install_result is not None:
         result = report.install_result

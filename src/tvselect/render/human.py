@@ -83,16 +83,19 @@ def render_report(report: Report) -> None:
     for line in _machine_lines(decision.facts, catalog):
         console.print("  " + line)
     console.print()
-    variant = decision.variant
+    variant = report.variant
     if variant is None:
         console.print("[bold red]No variant runs on this machine.[/]")
         for why in decision.reasons:
             console.print(f"  - {escape(why.text)}")
     else:
-        console.print(f"[bold]Choice[/]  [bold green]{variant.package}[/]")
+        unpublished = report.published is not None and report.published.chosen is None
+        mark = " [bold red](not published)[/]" if unpublished else ""
+        console.print(f"[bold]Choice[/]  [bold green]{variant.package}[/]{mark}")
         console.print(f"  {_versions(variant, catalog)}")
-        for why in decision.reasons:
+        for why in report.reasons:
             console.print(f"  - {escape(why.text)}")
+        _print_to_build(console, report)
         plan = report.install_plan
         if plan is not None:
             command = " ".join(plan.argv)
@@ -105,9 +108,10 @@ def render_report(report: Report) -> None:
                 console.print(
                     f"  [dim](pinned to TorchVision {escape(plan.spec.split('@')[1])}: the same name is built on several branches)[/]"
                 )
-    if decision.alternatives:
+    alternatives = [alt for alt in decision.alternatives if alt.variant != variant]
+    if alternatives:
         console.print("\n[bold]Alternatives[/]")
-        for alt in decision.alternatives:
+        for alt in alternatives:
             console.print(
                 f"  {alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}"
             )
@@ -125,6 +129,19 @@ def render_report(report: Report) -> None:
     if report.explain:
         console.print()
         console.print(_explain_tree(report))
+
+
+def _print_to_build(console: Console, report: Report) -> None:
+    """What to build and publish so that the machine gets its best variant."""
+    choice = report.published
+    if choice is None or choice.chosen == choice.best:
+        return
+    from tvselect.app.published import build_commands
+
+    title = "To serve this machine" if choice.chosen is None else "To serve it at its best"
+    console.print(f"\n[bold]{title}[/], build and publish from a build-torchvision checkout:")
+    for command in build_commands(choice.best, choice.org):
+        console.print(f"  {escape(command)}")
 
 
 def _explain_tree(report: Report) -> Tree:
