@@ -1,14 +1,18 @@
-"""Time `tvselect plan --json` on a JSON Lines fleet of N hosts (default 100,000).
+"""Time `tvselect plan --json`, then `tvselect plan --missing --available FILE`, on a JSON Lines fleet of N hosts.
 
-    .venv/bin/python benchmarks/plan_fleet.py [N]
+    .venv/bin/python benchmarks/plan_fleet.py [N]        (default 100,000 hosts)
 
-Hosts cycle through five kinds of machine made from the cpuinfo files in ../shared/cpuinfo,
-each with its own host name and GPU UUIDs (as a real probe reports them).
+Hosts cycle through five kinds of machine made from the cpuinfo files in ../shared/cpuinfo
+(TVSELECT_TEST_CPUINFO names another folder), each with its own host name and GPU UUIDs (as
+a real probe reports them). The published set has 20 packages: the best for the first kind,
+the second best for the second kind (served, not at its best), and 18 that no kind runs; the
+script checks that `--missing` lists exactly the other kinds' best packages.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,7 +22,10 @@ from pathlib import Path
 from tvselect.facts.model import Facts, Gpu, GpuFacts, to_document
 from tvselect.probe.cpu import read_cpuinfo_file
 
-CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+CPUINFO = Path(
+    os.environ.get("TVSELECT_TEST_CPUINFO")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+)
 KINDS = (
     ("linux-rhel7-haswell.txt", ((9, 0),) * 8),
     ("linux-rhel7-skylake_avx512.txt", ((8, 0),) * 4),
@@ -57,10 +64,47 @@ def main() -> int:
             [tvselect, "plan", "--json", str(path)], capture_output=True, text=True, check=False
         )
         elapsed = time.perf_counter() - start
-    totals = json.loads(done.stdout)["totals"]
-    print(f"tvselect plan --json: {count} hosts ({size_mb:.0f} MB of JSON Lines) in {elapsed:.2f} s")
-    print(f"exit status {done.returncode}; totals {totals}")
-    return 0
+        totals = json.loads(done.stdout)["totals"]
+        print(f"tvselect plan --json: {count} hosts ({size_mb:.0f} MB of JSON Lines) in {elapsed:.2f} s")
+        print(f"exit status {done.returncode}; totals {totals}")
+        available, expected = _published_set(templates)
+        listing = Path(folder) / "published.txt"
+        listing.write_text("".join(f"acme/{name}\n" for name in sorted(available)))
+        start = time.perf_counter()
+        done = subprocess.run(
+            [tvselect, "plan", "--missing", "--available", str(listing), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+    listed = done.stdout.split()
+    print(
+        f"tvselect plan --missing --available ({len(available)} packages): {count} hosts in {elapsed:.2f} s, "
+        f"exit status {done.returncode}"
+    )
+    print(f"missing: {listed}; exactly the packages to build: {sorted(listed) == sorted(expected)}")
+    return 0 if sorted(listed) == sorted(expected) else 1
+
+
+def _published_set(templates: list[dict[str, object]]) -> tuple[set[str], list[str]]:
+    """20 published packages, and the package names `--missing` must list for the fleet."""
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Options, runnable_ranked
+    from tvselect.facts.model import from_document
+
+    catalog = load_catalog(None)
+    ranked = [runnable_ranked(from_document(t, "bench"), catalog, Options()) for t in templates]
+    ranked = [r for r in ranked if r]
+    published = {ranked[0][0].package, ranked[1][1].package}
+    runnable = {v.package for r in ranked for v in r}
+    for variant in catalog.variants:
+        if len(published) == 20:
+            break
+        if variant.package not in runnable:
+            published.add(variant.package)
+    expected = [r[0].package for r in ranked[1:] if r[0].package not in published]
+    return published, list(dict.fromkeys(expected))
 
 
 if __name__ == "__main__":

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from tvselect.app.inputs import Choice, load, options_of
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
+    from tvselect.app.published import Source
+    from tvselect.catalog.model import Catalog, Variant
     from tvselect.fleet.documents import Entry
-    from tvselect.fleet.plan import InvalidDocument, Plan
+    from tvselect.fleet.plan import InvalidDocument, Plan, Published
 
 Progress = Callable[[Iterable["Entry"]], Iterator["Entry"]]
 
@@ -24,23 +26,108 @@ class PlanRequest(NamedTuple):
     """What the engine chooses among."""
     catalog_path: str | None = None
     """`--catalog`: None for the built-in catalog."""
+    available: str | None = None
+    """`--available FILE`: the packages the org has published (`-`: standard input)."""
+    org: str | None = None
+    """`--org`: the org whose published packages flox is asked about (when there is no list)."""
+    missing: bool = False
+    """`--missing`: only the packages still to build are wanted."""
+
+
+def check_plan_request(request: PlanRequest) -> None:
+    """BadInputError for options that do not go together or values that are malformed."""
+    if request.org is not None:
+        from tvselect.flox.install import check_org
+
+        check_org(request.org)
+    if request.missing and request.available is None and request.org is None:
+        raise BadInputError("--missing needs --available FILE or --org ORG (what is published)")
+    if request.available == "-" and "-" in request.paths:
+        raise BadInputError("--available - and the facts documents cannot both read standard input")
 
 
 def plan_fleet(
-    request: PlanRequest, stdin: TextIO, progress: Progress, skipped: Callable[[InvalidDocument], None]
+    request: PlanRequest,
+    stdin: TextIO,
+    progress: Progress,
+    skipped: Callable[[InvalidDocument], None],
+    environ: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Plan:
     """The fleet's plan; `progress` wraps the stream of documents, `skipped` hears of each unreadable one."""
     from tvselect.fleet.documents import expand_paths, read_entries
     from tvselect.fleet.plan import plan
 
+    check_plan_request(request)
+    available = None
+    if request.available is not None:
+        from tvselect.app.published import read_available
+
+        available = read_available(request.available, request.org, stdin)
     catalog = load(request.catalog_path)
     options = options_of(catalog, request.choice)
     files = expand_paths(request.paths)
     if not files:
         raise BadInputError(f"no *.json or *.jsonl file in {', '.join(request.paths)}")
-    result = plan(progress(read_entries(files, stdin)), catalog, options)
+    published = _published(request, available, catalog, environ or {}, warn)
+    result = plan(progress(read_entries(files, stdin)), catalog, options, published)
     for bad in result.invalid:
         skipped(bad)
     if result.totals.hosts == 0:
         raise BadInputError("no readable facts document in the input")
     return result
+
+
+def _published(
+    request: PlanRequest,
+    available: frozenset[str] | None,
+    catalog: Catalog,
+    environ: Mapping[str, str],
+    warn: Callable[[str], None] | None,
+) -> Published | None:
+    """Whether a variant is published, asked once per variant; None when the published set is unknown."""
+    from tvselect.app.published import source_of
+
+    source = source_of(available, request.available, request.org, environ)
+    if source is None:
+        if request.missing:
+            raise BadInputError("--missing with --org needs flox on PATH (or --available FILE)")
+        return None
+    return _Lookup(source, catalog, environ, warn or (lambda _: None))
+
+
+class _Lookup:
+    """A variant's published state, remembered; flox is asked at most MAX_QUERIES times a run."""
+
+    def __init__(
+        self, source: Source, catalog: Catalog, environ: Mapping[str, str], warn: Callable[[str], None]
+    ) -> None:
+        self.source, self.catalog, self.environ, self.warn = source, catalog, environ, warn
+        self.known: dict[Variant, bool] = {}
+        self.queries = 0
+
+    def __call__(self, variant: Variant) -> bool:
+        found = self.known.get(variant)
+        if found is None:
+            found = self.known[variant] = self._ask(variant)
+        return found
+
+    def _ask(self, variant: Variant) -> bool:
+        from tvselect.flox.install import pinned_version
+        from tvselect.flox.published import MAX_QUERIES, flox_has, is_published
+
+        version = pinned_version(variant, self.catalog)
+        source = self.source
+        if source.available is not None:
+            return is_published(variant.package, version, source.available)
+        if self.queries >= MAX_QUERIES:
+            if self.queries == MAX_QUERIES:
+                self.warn(
+                    f"flox was asked about {MAX_QUERIES} packages, its limit for one run; the others count "
+                    "as missing (--available FILE gives the whole published list)"
+                )
+                self.queries += 1
+            return False
+        self.queries += 1
+        assert source.flox is not None and source.org is not None
+        return flox_has(source.flox, source.org, variant.package, version, self.environ, source.timeout)

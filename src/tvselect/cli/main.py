@@ -375,25 +375,55 @@ def plan_(
     cpu_only: CpuOnlyOpt = False,
     json_: JsonOpt = False,
     catalog_path: CatalogOpt = None,
+    available: AvailableOpt = None,
+    org: Annotated[
+        str | None,
+        typer.Option("--org", metavar="ORG", help="Ask flox which planned packages ORG has published."),
+    ] = None,
+    missing: Annotated[
+        bool,
+        typer.Option(
+            "--missing",
+            help="Print only the packages still to build, one a line (with --available or --org).",
+        ),
+    ] = False,
 ) -> int:
     """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
 
     Reads one facts document per file, or JSON Lines (one per line). A document that cannot
-    be read is reported on stderr with its file and line, and left out. Exit status 0 when
-    every host is served, 3 when some are not, 2 for bad input.
+    be read is reported on stderr with its file and line, and left out. With --available or
+    --org, each package is marked published or missing. Exit status 0 when every host is
+    served, 3 when some are not, 2 for bad input, 4 when flox cannot say what is published.
     """
+    import os
     from functools import partial
 
     from tvselect.app.inputs import Choice
     from tvselect.app.plan import PlanRequest, plan_fleet
     from tvselect.render.progress import with_progress
 
-    request = PlanRequest(tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path)
+    if missing and json_:
+        from tvselect.errors import BadInputError
+
+        raise BadInputError("--missing prints plain names; leave out --json")
+    request = PlanRequest(
+        tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path, available, org, missing
+    )
     progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
     result = plan_fleet(
-        request, sys.stdin, progress, lambda bad: _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
+        request,
+        sys.stdin,
+        progress,
+        lambda bad: _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}"),
+        os.environ,
+        _warn,
     )
-    if json_:
+    if missing:
+        from tvselect.fleet.plan import missing_packages
+
+        names = missing_packages(result)
+        sys.stdout.write("".join(name + "\n" for name in names))
+    elif json_:
         from tvselect.fleet.plan import plan_document
 
         print_json(plan_document(result))

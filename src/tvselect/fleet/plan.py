@@ -6,12 +6,12 @@ machine once with the engine, and groups the hosts by the answer.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Decision, Options, select
+from tvselect.engine.decision import Decision, Options, runnable_ranked, select
 from tvselect.facts.model import Facts
 from tvselect.fleet.documents import Entry
 
@@ -26,6 +26,10 @@ class PackageHosts:
     """The variant (package and branch) to build."""
     hosts: tuple[str, ...]
     """The hosts it is for, in input order."""
+    published: bool | None = None
+    """Whether the organisation has published it; None when the published set is unknown."""
+    not_at_best: int = 0
+    """Of `hosts`, how many a published package serves although this one is missing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,12 @@ class Totals:
     """Distinct packages (package and branch) to build."""
     kinds: int
     """Distinct kinds of machine, each decided once."""
+    served_published: int | None = None
+    """Hosts whose best package is published; None when the published set is unknown."""
+    served_not_best: int | None = None
+    """Hosts whose best package is missing but that a published package serves ("not at their best")."""
+    missing: int | None = None
+    """Packages still to build (planned, not published); None when the published set is unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +130,23 @@ def _kind_key(facts: Facts) -> Hashable:
     )
 
 
-def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan:
-    """Decide every host of `documents` (each kind of machine once) and group them by the answer."""
+Published = Callable[[Variant], bool]
+"""Whether the organisation has published a variant."""
+
+
+def plan(
+    documents: Iterable[Entry], catalog: Catalog, options: Options, published: Published | None = None
+) -> Plan:
+    """Decide every host of `documents` (each kind of machine once) and group them by the answer.
+
+    With `published`, each package is marked published or missing, and the hosts whose best
+    package is missing are checked for a published one that runs there.
+    """
     # For each kind: the variant chosen, or the unserved group's key (reason text, then codes).
     answers: dict[Hashable, Variant | tuple[str, ...]] = {}
+    fallback: dict[Hashable, bool] = {}
     served: dict[Variant, list[str]] = {}
+    not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
     invalid: list[InvalidDocument] = []
     hosts = 0
@@ -137,35 +159,61 @@ def plan(documents: Iterable[Entry], catalog: Catalog, options: Options) -> Plan
         key = _kind_key(facts)
         answer = answers.get(key)
         if answer is None:
-            answer = answers[key] = _answer(select(machine_kind(facts), catalog, options))
+            kind = machine_kind(facts)
+            answer = answers[key] = _answer(select(kind, catalog, options))
+            if published is not None and isinstance(answer, Variant) and not published(answer):
+                fallback[key] = any(published(v) for v in runnable_ranked(kind, catalog, options)[1:])
         name = host_name(entry)
         if isinstance(answer, Variant):
             served.setdefault(answer, []).append(name)
+            if fallback.get(key):
+                not_at_best[answer] = not_at_best.get(answer, 0) + 1
         else:
             unserved.setdefault(answer, []).append(name)
     packages = sorted(
-        (PackageHosts(variant, tuple(names)) for variant, names in served.items()),
+        (
+            PackageHosts(
+                variant,
+                tuple(names),
+                None if published is None else published(variant),
+                not_at_best.get(variant, 0),
+            )
+            for variant, names in served.items()
+        ),
         key=lambda p: (-len(p.hosts), p.variant.package, p.variant.branch),
     )
     groups = sorted(
         (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
         key=lambda u: (-len(u.hosts), u.reason),
     )
-    served_count = sum(len(p.hosts) for p in packages)
     return Plan(
         options=options,
         packages=tuple(packages),
         unserved=tuple(groups),
         invalid=tuple(invalid),
-        totals=Totals(
-            hosts=hosts,
-            served=served_count,
-            unserved=hosts - served_count,
-            invalid=len(invalid),
-            packages=len(packages),
-            kinds=len(answers),
-        ),
+        totals=_totals(packages, hosts, len(invalid), len(answers), published is not None),
     )
+
+
+def _totals(packages: list[PackageHosts], hosts: int, invalid: int, kinds: int, known: bool) -> Totals:
+    served = sum(len(p.hosts) for p in packages)
+    return Totals(
+        hosts=hosts,
+        served=served,
+        unserved=hosts - served,
+        invalid=invalid,
+        packages=len(packages),
+        kinds=kinds,
+        served_published=sum(len(p.hosts) for p in packages if p.published) if known else None,
+        served_not_best=sum(p.not_at_best for p in packages) if known else None,
+        missing=sum(1 for p in packages if p.published is False) if known else None,
+    )
+
+
+def missing_packages(result: Plan) -> tuple[str, ...]:
+    """The package names still to build (planned and not published), most hosts first, each once."""
+    names = [p.variant.package for p in result.packages if p.published is False]
+    return tuple(dict.fromkeys(names))
 
 
 def _answer(decision: Decision) -> Variant | tuple[str, ...]:
@@ -192,6 +240,8 @@ def plan_document(result: Plan) -> dict[str, Any]:
                 "cpu_isa": p.variant.cpu_isa,
                 "hosts": list(p.hosts),
                 "count": len(p.hosts),
+                "published": p.published,
+                "not_at_best": p.not_at_best,
             }
             for p in result.packages
         ],
@@ -207,5 +257,8 @@ def plan_document(result: Plan) -> dict[str, Any]:
             "invalid": totals.invalid,
             "packages": totals.packages,
             "kinds": totals.kinds,
+            "served_published": totals.served_published,
+            "served_not_best": totals.served_not_best,
+            "missing": totals.missing,
         },
     }

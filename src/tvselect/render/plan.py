@@ -23,15 +23,19 @@ def render_plan(result: Plan) -> None:
     """The plan: packages to build, hosts no variant serves, and the totals."""
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
     totals = result.totals
+    known = totals.missing is not None
     if result.packages:
         table = Table(title="Packages to build", title_justify="left", show_lines=False)
         table.add_column("Package")
         table.add_column("Branch")
+        if known:
+            table.add_column("Published")
         table.add_column("Hosts", justify="right")
         table.add_column("For example")
         for item in result.packages:
             count, hosts = str(len(item.hosts)), _hosts(item.hosts)
-            table.add_row(escape(item.variant.package), escape(item.variant.branch), count, hosts)
+            mark = ["[green]yes[/]" if item.published else "[red]missing[/]"] if known else []
+            table.add_row(escape(item.variant.package), escape(item.variant.branch), *mark, count, hosts)
         console.print(table)
     else:
         console.print("[bold]Packages to build[/]: none")
@@ -50,6 +54,12 @@ def render_plan(result: Plan) -> None:
         f"[green]{totals.served} served[/] by {totals.packages} packages, "
         + (f"[red]{totals.unserved} unserved[/]" if totals.unserved else "0 unserved")
     )
+    if known:
+        line += (
+            f"\n[bold]{totals.served_published}[/] hosts served by published packages today; "
+            f"{totals.served_not_best} served, not at their best (a published package runs there, the best "
+            f"is missing); {totals.missing} packages still to build (tvselect plan --missing lists them)"
+        )
     if totals.invalid:
         line += f"; [yellow]{totals.invalid} documents could not be read[/] (listed on stderr)"
     console.print(line)
