@@ -9,7 +9,6 @@ from tvselect.app.inputs import Choice, load, options_of
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
-    from tvselect.app.published import Source
     from tvselect.catalog.model import Catalog, Variant
     from tvselect.fleet.documents import Entry
     from tvselect.fleet.plan import InvalidDocument, Plan, Published
@@ -93,41 +92,21 @@ def _published(
         if request.missing:
             raise BadInputError("--missing with --org needs flox on PATH (or --available FILE)")
         return None
-    return _Lookup(source, catalog, environ, warn or (lambda _: None))
+    from tvselect.app.published import PublishedLookup
+    from tvselect.flox.published import MAX_QUERIES
 
+    lookup = PublishedLookup(source, catalog, environ)
+    say = warn or (lambda _: None)
 
-class _Lookup:
-    """A variant's published state, remembered; flox is asked at most MAX_QUERIES times a run."""
+    def published(variant: Variant) -> bool:
+        found = lookup(variant)
+        if found is None and not said:
+            said.append(True)
+            say(
+                f"flox was asked about {MAX_QUERIES} packages, its limit for one run; the others count "
+                "as missing (--available FILE gives the whole published list)"
+            )
+        return bool(found)
 
-    def __init__(
-        self, source: Source, catalog: Catalog, environ: Mapping[str, str], warn: Callable[[str], None]
-    ) -> None:
-        self.source, self.catalog, self.environ, self.warn = source, catalog, environ, warn
-        self.known: dict[Variant, bool] = {}
-        self.queries = 0
-
-    def __call__(self, variant: Variant) -> bool:
-        found = self.known.get(variant)
-        if found is None:
-            found = self.known[variant] = self._ask(variant)
-        return found
-
-    def _ask(self, variant: Variant) -> bool:
-        from tvselect.flox.install import pinned_version
-        from tvselect.flox.published import MAX_QUERIES, flox_has, is_published
-
-        version = pinned_version(variant, self.catalog)
-        source = self.source
-        if source.available is not None:
-            return is_published(variant.package, version, source.available)
-        if self.queries >= MAX_QUERIES:
-            if self.queries == MAX_QUERIES:
-                self.warn(
-                    f"flox was asked about {MAX_QUERIES} packages, its limit for one run; the others count "
-                    "as missing (--available FILE gives the whole published list)"
-                )
-                self.queries += 1
-            return False
-        self.queries += 1
-        assert source.flox is not None and source.org is not None
-        return flox_has(source.flox, source.org, variant.package, version, self.environ, source.timeout)
+    said: list[bool] = []
+    return published

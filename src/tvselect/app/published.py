@@ -74,25 +74,49 @@ def source_of(
     return Source(org, None, org, flox, query_timeout(environ)) if flox else None
 
 
+class PublishedLookup:
+    """Whether a variant is published: from the list, or from flox asked once per package, MAX_QUERIES times at most."""
+
+    def __init__(self, source: Source, catalog: Catalog, environ: Mapping[str, str]) -> None:
+        self.source, self.catalog, self.environ = source, catalog, environ
+        self.versions: dict[str, frozenset[str] | None] = {}
+        """What flox said of each package asked about: its versions, or None when not published."""
+        self.spent = False
+        """Whether a question went unasked because the query budget was spent."""
+
+    def __call__(self, variant: Variant) -> bool | None:
+        """True or False; None when flox would have to be asked once more than its budget allows."""
+        from tvselect.flox.install import pinned_version
+        from tvselect.flox.published import MAX_QUERIES, flox_versions, is_published
+
+        version = pinned_version(variant, self.catalog)
+        source = self.source
+        if source.available is not None:
+            return is_published(variant.package, version, source.available)
+        if variant.package not in self.versions:
+            if len(self.versions) >= MAX_QUERIES:
+                self.spent = True
+                return None
+            assert source.flox is not None and source.org is not None
+            self.versions[variant.package] = flox_versions(
+                source.flox, source.org, variant.package, self.environ, source.timeout
+            )
+        versions = self.versions[variant.package]
+        return versions is not None and (version is None or version in versions)
+
+
 def choose_published(
     ranked: tuple[Variant, ...], catalog: Catalog, source: Source, environ: Mapping[str, str]
 ) -> PublishedChoice | None:
     """The best of `ranked` (runnable variants, best first) that `source` has published; None if none runs."""
-    from tvselect.flox.install import pinned_version
-    from tvselect.flox.published import MAX_QUERIES, flox_has, is_published
-
     if not ranked:
         return None
+    lookup = PublishedLookup(source, catalog, environ)
     missing: list[Variant] = []
-    for position, variant in enumerate(ranked):
-        version = pinned_version(variant, catalog)
-        if source.available is not None:
-            found = is_published(variant.package, version, source.available)
-        elif position >= MAX_QUERIES:
+    for variant in ranked:
+        found = lookup(variant)
+        if found is None:
             return PublishedChoice(ranked[0], None, tuple(missing), source.who, source.org, False)
-        else:
-            assert source.flox is not None and source.org is not None
-            found = flox_has(source.flox, source.org, variant.package, version, environ, source.timeout)
         if found:
             return PublishedChoice(ranked[0], variant, tuple(missing), source.who, source.org, True)
         missing.append(variant)

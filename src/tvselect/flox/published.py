@@ -150,10 +150,10 @@ def query_timeout(environ: Mapping[str, str]) -> float:
     return value if 0 < value <= 600 else QUERY_TIMEOUT
 
 
-def flox_has(
-    flox: str, org: str, package: str, version: str | None, environ: Mapping[str, str], timeout: float
-) -> bool:
-    """Whether `flox show ORG/PACKAGE` finds it (and lists `version`, when one is pinned).
+def flox_versions(
+    flox: str, org: str, package: str, environ: Mapping[str, str], timeout: float
+) -> frozenset[str] | None:
+    """The versions `flox show ORG/PACKAGE` lists; None when flox says ORG has not published it.
 
     FloxQueryError (exit 4), with flox's own words, when flox is not logged in, cannot reach its
     catalog, hangs past `timeout` seconds, fails otherwise or answers what tvselect cannot read.
@@ -177,11 +177,12 @@ def flox_has(
             raise FloxQueryError(
                 f"'flox show {pkg_path}' answered something tvselect cannot read: {_first_line(out)!r}"
             )
-        return version is None or version in versions
-    return _failed(pkg_path, outcome.returncode, err)
+        return versions
+    _failed(pkg_path, outcome.returncode, err)
+    return None
 
 
-def _failed(pkg_path: str, status: int, err: str) -> bool:
+def _failed(pkg_path: str, status: int, err: str) -> None:
     """False for flox's 'no packages matched'; FloxQueryError with flox's words for anything else."""
     lowered = err.lower()
     words = _flox_words(err)
@@ -189,7 +190,7 @@ def _failed(pkg_path: str, status: int, err: str) -> bool:
     if any(mark in lowered for mark in _REFUSED):
         raise FloxQueryError(f"flox cannot see {pkg_path}: not logged in or not allowed ({words})")
     if _NOT_FOUND in lowered:
-        return False
+        return
     if any(mark in lowered for mark in _NO_NETWORK):
         raise FloxQueryError(f"flox could not reach its catalog to ask about {pkg_path} ({words})")
     raise FloxQueryError(f"'flox show {pkg_path}' failed with exit status {status} ({words})")
