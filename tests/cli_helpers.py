@@ -44,10 +44,15 @@ def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
     return Run(done.returncode, done.stdout, done.stderr)
 
 
+# `flox show` answers as flox 1.14.1 does for an org that has published every package (see fakeflox.py).
 FAKE_FLOX = """#!{python}
 import json, os, sys
 with open(os.environ["FAKE_FLOX_LOG"], "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
+if sys.argv[1:2] == ["show"]:
+    p = sys.argv[2]
+    print(p + " - fake package\\nLatest:  " + p + "@0.24.0\\n\\nOther versions:\\n    " + p + "@0.24.0\\n    " + p + "@0.23.0")
+    sys.exit(0)
 print("fake flox: " + os.environ.get("FAKE_FLOX_SAYS", "installed"), file=sys.stderr if os.environ.get("FAKE_FLOX_STATUS", "0") != "0" else sys.stdout)
 sys.exit(int(os.environ.get("FAKE_FLOX_STATUS", "0")))
 """

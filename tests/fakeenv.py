@@ -238,6 +238,9 @@ with open({str(log)!r}, "a") as handle:
     handle.write(json.dumps(args) + "\\n")
 if args[:1] == ["install"]:
     sys.exit(0)
+if args[:1] == ["show"]:  # flox 1.14.1's answer for a published package
+    print(args[1] + " - fake package\\nLatest:  " + args[1] + "@0.24.0")
+    sys.exit(0)
 if args[:1] == ["activate"] and "--" in args:
     rest = args[args.index("--") + 1 :]
     if rest[:1] != ["python"]:

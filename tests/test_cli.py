@@ -161,7 +161,7 @@ def test_install_runs_flox_with_an_argument_list(
         env=flox.env(),
     )
     assert done.code == 0, done.stderr
-    assert flox.calls() == [expected_args]
+    assert flox.calls() == [["show", "acme/torchvision-python313-cuda12_9-sm90-avx512"], expected_args]
     doc = done.json()
     schema_validator("result-v1.json").validate(doc)
     assert isinstance(doc, dict)
@@ -181,7 +181,10 @@ def test_install_pins_cpu_names_shared_by_two_branches(tmp_path: Path) -> None:
         "--install", "--org", "acme", "--gpu", "none", "--cpuinfo", str(cpuinfo_path(HASWELL)), env=flox.env()
     )
     assert done.code == 0, done.stderr
-    assert flox.calls() == [["install", "acme/torchvision-python313-cpu-avx2@0.24.0"]]
+    assert flox.calls() == [
+        ["show", "acme/torchvision-python313-cpu-avx2"],
+        ["install", "acme/torchvision-python313-cpu-avx2@0.24.0"],
+    ]
     done = run(
         "--install",
         "--org",
@@ -266,7 +269,8 @@ def test_dry_run_runs_nothing(tmp_path: Path) -> None:
         env=flox.env(),
     )
     assert done.code == 0
-    assert flox.calls() == []
+    # flox is asked what acme has published (read only), and installs nothing.
+    assert flox.calls() == [["show", "acme/torchvision-python313-cpu-avx512"]]
     assert "would run flox install acme/torchvision-python313-cpu-avx512@0.24.0" in done.stdout
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fakeenv import GOOD_H100, catalog_for_this_python, write_fake_flox, write_fake_torch
+from machines import CPUINFO_DIR
 
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
 from tvselect.verify.checks import (
@@ -29,7 +30,7 @@ from tvselect.verify.checks import (
     release,
 )
 
-CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+CPUINFO = CPUINFO_DIR
 ZEN4 = CPUINFO / "linux-rocky8.5-zen4.txt"
 TVSELECT = shutil.which("tvselect", path=str(Path(sys.executable).parent)) or "tvselect"
 
