@@ -318,10 +318,11 @@ def test_install_then_verify_in_the_flox_environment(
     assert doc["verification"]["ok"] is ok
     assert doc["verification"]["command"][:6] == ["flox", "activate", "-d", "envdir", "--", "python"]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert calls[0] == ["install", "-d", "envdir", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]
-    assert calls[1][:5] == ["activate", "-d", "envdir", "--", "python"]
-    assert calls[1][5].endswith("verify/payload.py")
-    assert len(calls) == 2
+    assert calls[0] == ["show", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]  # what acme has published
+    assert calls[1] == ["install", "-d", "envdir", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]
+    assert calls[2][:5] == ["activate", "-d", "envdir", "--", "python"]
+    assert calls[2][5].endswith("verify/payload.py")
+    assert len(calls) == 3
 
 
 @needs_cpuinfo
@@ -329,7 +330,8 @@ def test_failed_install_is_not_verified(tmp_path: Path, catalog: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     (tmp_path / "bin").mkdir()
     flox = tmp_path / "bin" / "flox"
-    flox.write_text("#!/bin/sh\nexit 1\n")
+    # Published (flox show answers as flox 1.14.1 does), but the install fails.
+    flox.write_text('#!/bin/sh\n[ "$1" = show ] && echo "$2 - x" && exit 0\nexit 1\n')
     flox.chmod(0o755)
     env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     args = ["--install", "--org", "acme", "--verify", "--json", "--gpu", "9.0", "--cpuinfo", str(ZEN4)]

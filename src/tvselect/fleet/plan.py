@@ -142,9 +142,9 @@ def plan(
     With `published`, each package is marked published or missing, and the hosts whose best
     package is missing are checked for a published one that runs there.
     """
-    # For each kind: the variant chosen, or the unserved group's key (reason text, then codes).
-    answers: dict[Hashable, Variant | tuple[str, ...]] = {}
-    fallback: dict[Hashable, bool] = {}
+    # For each kind: the variant chosen, or the unserved group's key (reason text, then codes),
+    # and whether a published variant serves it although the chosen one is missing.
+    answers: dict[Hashable, tuple[Variant | tuple[str, ...], bool]] = {}
     served: dict[Variant, list[str]] = {}
     not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
@@ -157,31 +157,18 @@ def plan(
             continue
         hosts += 1
         key = _kind_key(facts)
-        answer = answers.get(key)
-        if answer is None:
-            kind = machine_kind(facts)
-            answer = answers[key] = _answer(select(kind, catalog, options))
-            if published is not None and isinstance(answer, Variant) and not published(answer):
-                fallback[key] = any(published(v) for v in runnable_ranked(kind, catalog, options)[1:])
+        known = answers.get(key)
+        if known is None:
+            known = answers[key] = _decide(machine_kind(facts), catalog, options, published)
+        answer, fallback = known
         name = host_name(entry)
         if isinstance(answer, Variant):
             served.setdefault(answer, []).append(name)
-            if fallback.get(key):
+            if fallback:
                 not_at_best[answer] = not_at_best.get(answer, 0) + 1
         else:
             unserved.setdefault(answer, []).append(name)
-    packages = sorted(
-        (
-            PackageHosts(
-                variant,
-                tuple(names),
-                None if published is None else published(variant),
-                not_at_best.get(variant, 0),
-            )
-            for variant, names in served.items()
-        ),
-        key=lambda p: (-len(p.hosts), p.variant.package, p.variant.branch),
-    )
+    packages = _packages(served, not_at_best, published)
     groups = sorted(
         (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
         key=lambda u: (-len(u.hosts), u.reason),
@@ -192,6 +179,34 @@ def plan(
         unserved=tuple(groups),
         invalid=tuple(invalid),
         totals=_totals(packages, hosts, len(invalid), len(answers), published is not None),
+    )
+
+
+def _decide(
+    kind: Facts, catalog: Catalog, options: Options, published: Published | None
+) -> tuple[Variant | tuple[str, ...], bool]:
+    """A kind's answer, and whether a published variant serves it although the answer is missing."""
+    answer = _answer(select(kind, catalog, options))
+    if published is None or not isinstance(answer, Variant) or published(answer):
+        return answer, False
+    return answer, any(published(v) for v in runnable_ranked(kind, catalog, options)[1:])
+
+
+def _packages(
+    served: dict[Variant, list[str]], not_at_best: dict[Variant, int], published: Published | None
+) -> list[PackageHosts]:
+    """The packages to build, most hosts first, then by package and branch name."""
+    return sorted(
+        (
+            PackageHosts(
+                variant,
+                tuple(names),
+                None if published is None else published(variant),
+                not_at_best.get(variant, 0),
+            )
+            for variant, names in served.items()
+        ),
+        key=lambda p: (-len(p.hosts), p.variant.package, p.variant.branch),
     )
 
 
