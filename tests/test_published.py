@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run
 from fakeflox import is_running, make_org_flox
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from machines import cpuinfo_path
 from test_cli import schema_validator
@@ -491,3 +491,31 @@ def test_plan_bad_usage(tmp_path: Path, args: tuple[str, ...], words: str) -> No
     done = run("plan", *args, str(tmp_path), stdin="")
     assert done.code == 2
     assert words in done.stderr
+
+
+# ---- the choice is the engine's ranking, filtered ------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_choice_is_the_first_published_in_the_engines_ranking(data: st.DataObject) -> None:
+    from machines import AVX512, cpu, machine
+
+    from tvselect.app.published import Source, choose_published
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Options, runnable_ranked, select
+
+    catalog = load_catalog(None)
+    caps = data.draw(st.sampled_from([("8.0",), ("8.6",), ("8.9",), ("9.0",), ("12.0",), ()]), label="gpu")
+    facts = machine(cpu(AVX512), *caps)
+    options = Options(workload=data.draw(st.sampled_from(["general", "bf16-training", "int8-inference"])))
+    ranked = runnable_ranked(facts, catalog, options)
+    assert ranked and ranked[0] == select(facts, catalog, options).variant  # the engine's own ranking
+    names = sorted({v.package for v in catalog.variants})
+    available = frozenset(data.draw(st.lists(st.sampled_from(names), max_size=10), label="published"))
+    choice = choose_published(ranked, catalog, Source("acme", available, "acme", None, 0.0), {})
+    assert choice is not None and choice.best == ranked[0]
+    first = next((v for v in ranked if v.package in available), None)
+    assert choice.chosen == first
+    cut = ranked.index(first) if first is not None else len(ranked)
+    assert choice.unpublished_better == ranked[:cut]

@@ -175,6 +175,8 @@ def _published(
     environ: Mapping[str, str],
 ) -> PublishedChoice | None:
     """The choice among published variants; None when the published set is unknown or nothing runs."""
+    if available is None and request.org is None:
+        return None  # the default path imports nothing more
     from tvselect.app.published import choose_published, source_of
 
     source = source_of(available, request.available, request.org, environ)
