@@ -25,7 +25,8 @@ def render_plan(result: Plan) -> None:
     totals = result.totals
     known = totals.missing is not None
     if result.packages:
-        table = Table(title="Packages to build", title_justify="left", show_lines=False)
+        title = "Packages the fleet needs" if known else "Packages to build"
+        table = Table(title=title, title_justify="left", show_lines=False)
         table.add_column("Package")
         table.add_column("Branch")
         if known:
