@@ -519,3 +519,11 @@ def test_choice_is_the_first_published_in_the_engines_ranking(data: st.DataObjec
     assert choice.chosen == first
     cut = ranked.index(first) if first is not None else len(ranked)
     assert choice.unpublished_better == ranked[:cut]
+
+
+def test_plan_org_when_flox_is_not_logged_in_is_exit_4(tmp_path: Path) -> None:
+    fleet = _fleet(tmp_path)
+    flox = make_org_flox(tmp_path, {}, mode="not-logged-in")
+    done = run("plan", "--missing", "--org", "acme", str(fleet), env=flox.env())
+    assert (done.code, done.stdout) == (4, "")
+    assert "401 Unauthorized: authentication required" in done.stderr
