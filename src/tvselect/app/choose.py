@@ -152,7 +152,9 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         result = _nothing_published(published)
     verification = None
     if request.verify and result is not None and result.ok:
-        verification = _verify_installed(request.directory, facts, catalog, decision, environ)
+        # Judged against what was installed: the best published variant when that is not the best.
+        installed = decision._replace(variant=variant) if variant is not None else decision
+        verification = _verify_installed(request.directory, facts, catalog, installed, environ)
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
     why = _published_reasons(published, decision, request.install)
     return Report(decision, catalog, plan, result, request.explain, verification, nfd_note, published, why)
