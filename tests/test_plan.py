@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from machines import CPUINFO_DIR
 
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
@@ -20,7 +21,7 @@ from tvselect.fleet.documents import Entry, expand_paths, read_entries
 from tvselect.fleet.plan import machine_kind, plan, plan_document
 from tvselect.render.progress import with_progress
 
-CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+CPUINFO = CPUINFO_DIR
 TVSELECT = str(Path(sys.executable).with_name("tvselect"))
 
 HASWELL = "linux-rhel7-haswell.txt"  # x86_64, AVX2
@@ -310,6 +311,8 @@ def test_plan_document_shape(catalog: Catalog) -> None:
                 "cpu_isa": "avx2",
                 "hosts": ["h1"],
                 "count": 1,
+                "published": None,  # no published set given
+                "not_at_best": 0,
             }
         ],
         "unserved": [
@@ -321,7 +324,17 @@ def test_plan_document_shape(catalog: Catalog) -> None:
             }
         ],
         "invalid": [{"source": "g", "line": 9, "error": "bad"}],
-        "totals": {"hosts": 2, "served": 1, "unserved": 1, "invalid": 1, "packages": 1, "kinds": 2},
+        "totals": {
+            "hosts": 2,
+            "served": 1,
+            "unserved": 1,
+            "invalid": 1,
+            "packages": 1,
+            "kinds": 2,
+            "served_published": None,
+            "served_not_best": None,
+            "missing": None,
+        },
     }
 
 
@@ -423,6 +436,9 @@ def test_cli_directory_all_served_with_a_bad_line(fleet: Path) -> None:
         "invalid": 1,
         "packages": 2,
         "kinds": 2,
+        "served_published": None,
+        "served_not_best": None,
+        "missing": None,
     }
 
 
@@ -534,6 +550,9 @@ def test_scale_100k_hosts_from_one_jsonl_file(tmp_path: Path) -> None:
         "invalid": 0,
         "packages": 3,
         "kinds": 5,
+        "served_published": None,
+        "served_not_best": None,
+        "missing": None,
     }
     for group in document["packages"] + document["unserved"]:
         assert group["count"] == len(group["hosts"]) == 20_000
