@@ -387,12 +387,33 @@ def _best(facts: Facts, catalog: Catalog, options: Options) -> Variant | None:
     return catalog.variants[runnable[0][1]] if runnable else None
 
 
-def runnable_ranked(facts: Facts, catalog: Catalog, options: Options) -> tuple[Variant, ...]:
-    """Every variant that runs on the machine, best first, by the ranking `select` uses."""
+class Ranked(NamedTuple):
+    """A variant that runs on a machine, with the key it is ranked by there."""
+
+    variant: Variant
+    """The variant."""
+    gpu_match: str | None
+    """`exact` or `compatible` for a CUDA variant; None for a CPU-only one."""
+    key: tuple[int, ...]
+    """Its ranking key, one number per rule of RULES in order (exact SM, newest SM, branch preference,
+    workload ISA, …); lower ranks first."""
+
+
+def runnable(facts: Facts, catalog: Catalog, options: Options) -> tuple[Ranked, ...]:
+    """Every variant that runs on the machine, best first: the first is the one `select` chooses."""
     _check_options(catalog, options)
     gpus = () if options.cpu_only else facts.gpu.gpus
-    runnable = _fast_pass(facts, catalog, options, gpus).runnable
-    return tuple(catalog.variants[position] for _, position in runnable)
+    found = _fast_pass(facts, catalog, options, gpus)
+    variants = catalog.variants
+    return tuple(
+        Ranked(variants[position], found.arch_match[variants[position].gpu_arch], key)
+        for key, position in found.runnable
+    )
+
+
+def runnable_ranked(facts: Facts, catalog: Catalog, options: Options) -> tuple[Variant, ...]:
+    """Every variant that runs on the machine, best first, by the ranking `select` uses."""
+    return tuple(r.variant for r in runnable(facts, catalog, options))
 
 
 def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:

@@ -134,6 +134,42 @@ Published = Callable[[Variant], bool]
 """Whether the organisation has published a variant."""
 
 
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """The hosts of a fleet, grouped by kind of machine."""
+
+    kinds: tuple[Facts, ...]
+    """Each kind of machine once (machine_kind of its first host), in order of first appearance."""
+    hosts: tuple[str, ...]
+    """Every host's name, in input order."""
+    host_kinds: tuple[int, ...]
+    """For each host, the index of its kind in `kinds`."""
+    invalid: tuple[InvalidDocument, ...]
+    """Documents left out, in input order."""
+
+
+def group_fleet(documents: Iterable[Entry]) -> Fleet:
+    """Read every entry once, grouping the hosts by kind of machine."""
+    index: dict[Hashable, int] = {}
+    kinds: list[Facts] = []
+    hosts: list[str] = []
+    host_kinds: list[int] = []
+    invalid: list[InvalidDocument] = []
+    for entry in documents:
+        facts = entry.facts
+        if facts is None:
+            invalid.append(InvalidDocument(entry.source, entry.line, entry.error or "unreadable"))
+            continue
+        key = _kind_key(facts)
+        kind = index.get(key)
+        if kind is None:
+            kind = index[key] = len(kinds)
+            kinds.append(machine_kind(facts))
+        hosts.append(host_name(entry))
+        host_kinds.append(kind)
+    return Fleet(tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid))
+
+
 def plan(
     documents: Iterable[Entry], catalog: Catalog, options: Options, published: Published | None = None
 ) -> Plan:
@@ -142,26 +178,19 @@ def plan(
     With `published`, each package is marked published or missing, and the hosts whose best
     package is missing are checked for a published one that runs there.
     """
+    return plan_fleet(group_fleet(documents), catalog, options, published)
+
+
+def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Published | None = None) -> Plan:
+    """Decide each kind of machine of `fleet` once and group the hosts by the answer."""
     # For each kind: the variant chosen, or the unserved group's key (reason text, then codes),
     # and whether a published variant serves it although the chosen one is missing.
-    answers: dict[Hashable, tuple[Variant | tuple[str, ...], bool]] = {}
+    answers = [_decide(facts, catalog, options, published) for facts in fleet.kinds]
     served: dict[Variant, list[str]] = {}
     not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
-    invalid: list[InvalidDocument] = []
-    hosts = 0
-    for entry in documents:
-        facts = entry.facts
-        if facts is None:
-            invalid.append(InvalidDocument(entry.source, entry.line, entry.error or "unreadable"))
-            continue
-        hosts += 1
-        key = _kind_key(facts)
-        known = answers.get(key)
-        if known is None:
-            known = answers[key] = _decide(machine_kind(facts), catalog, options, published)
-        answer, fallback = known
-        name = host_name(entry)
+    for name, kind in zip(fleet.hosts, fleet.host_kinds, strict=True):
+        answer, fallback = answers[kind]
         if isinstance(answer, Variant):
             served.setdefault(answer, []).append(name)
             if fallback:
@@ -173,13 +202,8 @@ def plan(
         (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
         key=lambda u: (-len(u.hosts), u.reason),
     )
-    return Plan(
-        options=options,
-        packages=tuple(packages),
-        unserved=tuple(groups),
-        invalid=tuple(invalid),
-        totals=_totals(packages, hosts, len(invalid), len(answers), published is not None),
-    )
+    totals = _totals(packages, len(fleet.hosts), len(fleet.invalid), len(fleet.kinds), published is not None)
+    return Plan(options, tuple(packages), tuple(groups), fleet.invalid, totals)
 
 
 def _decide(

@@ -1,0 +1,316 @@
+"""`plan --cover` / `--max-builds`: the optimiser's instance built from the engine's own rankings,
+and its answer per build, per kind of machine and per host.
+
+Which variants run on a kind, and which is its best, come from `engine.decision.runnable`; this
+module only compares ranking keys to say what a kind gives up. The solver is in fleet/cover.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tvselect.base.capability import format_capability
+from tvselect.catalog.model import Catalog, Variant
+from tvselect.engine.decision import Options, Ranked, runnable
+from tvselect.facts.model import Facts
+from tvselect.fleet.cover import DEFAULT_TIME_LIMIT, NO_LOSS, Demand, Loss, Option, Solution, solve
+from tvselect.fleet.plan import Fleet
+
+ASSIGNMENT_KIND = "tvselect.assignment"
+ASSIGNMENT_SCHEMA_VERSION = 1
+UNSERVED = "unserved"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildHosts:
+    """One build of the cover and the hosts it serves."""
+
+    variant: Variant
+    """The variant (package and branch)."""
+    prebuilt: bool
+    """Whether it is published already (costs no build)."""
+    hosts: tuple[str, ...]
+    """The hosts it serves, in input order."""
+    kinds: int
+    """How many kinds of machine it serves."""
+
+
+@dataclass(frozen=True, slots=True)
+class KindOutcome:
+    """What one kind of machine gets from the cover, against its best."""
+
+    example: str
+    """The first host of the kind."""
+    machine: str
+    """The kind in words: CPU architecture, GPUs, driver."""
+    hosts: int
+    """How many hosts are of this kind."""
+    best: Ranked | None
+    """Its best variant (what `tvselect` alone would choose); None when no variant runs there."""
+    got: Ranked | None
+    """What the cover gives it; None when unserved."""
+    gives_up: tuple[str, ...]
+    """What differs from its best, e.g. `avx512 → avx2`; (`unserved`,) when it gets nothing."""
+    loss: Loss
+    """Per host: off its best SM, lower ISA, less preferred branch (0 or 1 each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoverTotals:
+    """The counts of a cover."""
+
+    builds: int
+    """Builds chosen that are not published yet."""
+    prebuilt: int
+    """Published packages the cover uses."""
+    served: int
+    """Hosts that get a package."""
+    unserved: int
+    """Hosts that get none (no variant runs there, or --max-builds left them out)."""
+    off_sm: int
+    """Hosts not on their best SM."""
+    lower_isa: int
+    """Hosts on a lower ISA than their best."""
+    other_branch: int
+    """Hosts on a less preferred branch than their best."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoverPlan:
+    """The optimiser's answer for a fleet."""
+
+    max_builds: int | None
+    """The --max-builds limit; None for --cover."""
+    time_limit: float
+    """The solver's time limit in seconds."""
+    proved: bool
+    """Whether the answer was proved optimal."""
+    stopped: str | None
+    """The criterion the time limit stopped (builds, served, off-sm, lower-isa, other-branch)."""
+    seconds: float
+    """How long the optimisation took."""
+    builds: tuple[BuildHosts, ...]
+    """The builds, most hosts first, then by package and branch."""
+    kinds: tuple[KindOutcome, ...]
+    """Every kind of machine, most hosts first."""
+    host_variants: tuple[Variant | None, ...]
+    """For each host of the fleet (input order), its package; None when unserved."""
+    totals: CoverTotals
+    """The counts."""
+
+
+def loss_of(option: Ranked, best: Ranked) -> Loss:
+    """What a host whose best is `best` gives up on `option`, from the engine's ranking keys."""
+    return (
+        int(option.variant.gpu_arch != best.variant.gpu_arch),
+        int(option.key[3] > best.key[3]),
+        int(option.key[2] > best.key[2]),
+    )
+
+
+def cover_fleet(
+    fleet: Fleet,
+    catalog: Catalog,
+    options: Options,
+    *,
+    prebuilt: frozenset[str] = frozenset(),
+    max_builds: int | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> CoverPlan:
+    """The fewest builds serving every host any variant serves, or the best `max_builds` builds."""
+    ranked = [runnable(facts, catalog, options) for facts in fleet.kinds]
+    counts = [0] * len(fleet.kinds)
+    for kind in fleet.host_kinds:
+        counts[kind] += 1
+    demands = [
+        Demand(count, tuple(Option(r.variant, loss_of(r, found[0])) for r in found))
+        for count, found in zip(counts, ranked, strict=True)
+    ]
+    solution = solve(demands, prebuilt=prebuilt, max_builds=max_builds, time_limit=time_limit)
+    got = [_got(found, option) for found, option in zip(ranked, solution.assignment, strict=True)]
+    host_variants = tuple(got[k].variant if got[k] is not None else None for k in fleet.host_kinds)  # type: ignore[union-attr]
+    first = _first_hosts(fleet)
+    kinds = sorted(
+        (
+            _outcome(fleet.hosts[first[k]], facts, counts[k], ranked[k], got[k])
+            for k, facts in enumerate(fleet.kinds)
+        ),
+        key=lambda o: (-o.hosts, o.example),
+    )
+    builds = _builds(fleet, solution, host_variants, prebuilt)
+    return CoverPlan(
+        max_builds=max_builds,
+        time_limit=time_limit,
+        proved=solution.proved,
+        stopped=solution.stopped,
+        seconds=solution.seconds,
+        builds=builds,
+        kinds=tuple(kinds),
+        host_variants=host_variants,
+        totals=_totals(builds, kinds),
+    )
+
+
+def _got(found: tuple[Ranked, ...], option: Option | None) -> Ranked | None:
+    if option is None:
+        return None
+    return next(r for r in found if r.variant == option.variant)
+
+
+def _first_hosts(fleet: Fleet) -> list[int]:
+    first = [-1] * len(fleet.kinds)
+    for position, kind in enumerate(fleet.host_kinds):
+        if first[kind] < 0:
+            first[kind] = position
+    return first
+
+
+def _outcome(
+    example: str, facts: Facts, hosts: int, found: tuple[Ranked, ...], got: Ranked | None
+) -> KindOutcome:
+    best = found[0] if found else None
+    if got is None or best is None:
+        return KindOutcome(example, describe(facts), hosts, best, None, (UNSERVED,), NO_LOSS)
+    return KindOutcome(example, describe(facts), hosts, best, got, gives_up(best, got), loss_of(got, best))
+
+
+def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
+    """What differs between a kind's best and what it gets, best first: SM, then ISA, then branch."""
+    b, g = best.variant, got.variant
+    changes = []
+    if b.gpu_arch != g.gpu_arch:
+        changes.append(f"{best.gpu_match} {b.gpu_arch} → {got.gpu_match} {g.gpu_arch}")
+    if b.cpu_isa != g.cpu_isa:
+        changes.append(f"{b.cpu_isa} → {g.cpu_isa}")
+    if b.branch != g.branch:
+        changes.append(f"branch {b.branch} → {g.branch}")
+    return tuple(changes)
+
+
+def describe(facts: Facts) -> str:
+    """A kind of machine in a few words: `x86_64, 4× GPU 8.0, driver 580.65.06`."""
+    gpus = facts.gpu.gpus
+    if not gpus:
+        return f"{facts.cpu.arch}, no GPU"
+    counts: dict[str, int] = {}
+    for gpu in gpus:
+        cap = format_capability(gpu.capability)
+        counts[cap] = counts.get(cap, 0) + 1
+    text = ", ".join(f"{n}× GPU {cap}" for cap, n in counts.items())
+    return f"{facts.cpu.arch}, {text}, driver {facts.gpu.driver_version or 'unknown'}"
+
+
+def _builds(
+    fleet: Fleet, solution: Solution, host_variants: tuple[Variant | None, ...], prebuilt: frozenset[str]
+) -> tuple[BuildHosts, ...]:
+    hosts: dict[Variant, list[str]] = {v: [] for v in solution.builds}
+    for name, variant in zip(fleet.hosts, host_variants, strict=True):
+        if variant is not None:
+            hosts[variant].append(name)
+    kinds = {v: 0 for v in solution.builds}
+    for option in solution.assignment:
+        if option is not None:
+            kinds[option.variant] += 1
+    return tuple(
+        sorted(
+            (BuildHosts(v, v.package in prebuilt, tuple(names), kinds[v]) for v, names in hosts.items()),
+            key=lambda b: (-len(b.hosts), b.variant.package, b.variant.branch),
+        )
+    )
+
+
+def _totals(builds: tuple[BuildHosts, ...], kinds: list[KindOutcome]) -> CoverTotals:
+    served = sum(len(b.hosts) for b in builds)
+    return CoverTotals(
+        builds=sum(1 for b in builds if not b.prebuilt),
+        prebuilt=sum(1 for b in builds if b.prebuilt),
+        served=served,
+        unserved=sum(k.hosts for k in kinds) - served,
+        off_sm=sum(k.hosts * k.loss[0] for k in kinds),
+        lower_isa=sum(k.hosts * k.loss[1] for k in kinds),
+        other_branch=sum(k.hosts * k.loss[2] for k in kinds),
+    )
+
+
+def _variant(ranked: Ranked | None) -> dict[str, Any] | None:
+    if ranked is None:
+        return None
+    v = ranked.variant
+    return {
+        "package": v.package,
+        "branch": v.branch,
+        "gpu_arch": v.gpu_arch,
+        "cpu_isa": v.cpu_isa,
+        "gpu_match": ranked.gpu_match,
+    }
+
+
+def cover_document(result: CoverPlan) -> dict[str, Any]:
+    """The `cover` object that `plan --cover --json` adds to the plan document."""
+    totals = result.totals
+    return {
+        "mode": "cover" if result.max_builds is None else "max-builds",
+        "max_builds": result.max_builds,
+        "proved_optimal": result.proved,
+        "stopped_by_time_limit": result.stopped,
+        "time_limit_s": result.time_limit,
+        "solve_s": round(result.seconds, 3),
+        "builds": [
+            {
+                "package": b.variant.package,
+                "branch": b.variant.branch,
+                "gpu_arch": b.variant.gpu_arch,
+                "cpu_isa": b.variant.cpu_isa,
+                "published": b.prebuilt,
+                "kinds": b.kinds,
+                "hosts": list(b.hosts),
+                "count": len(b.hosts),
+            }
+            for b in result.builds
+        ],
+        "kinds": [
+            {
+                "example_host": k.example,
+                "machine": k.machine,
+                "count": k.hosts,
+                "best": _variant(k.best),
+                "gets": _variant(k.got),
+                "gives_up": list(k.gives_up),
+            }
+            for k in result.kinds
+        ],
+        "totals": {
+            "builds": totals.builds,
+            "published_used": totals.prebuilt,
+            "served": totals.served,
+            "unserved": totals.unserved,
+            "off_best_sm": totals.off_sm,
+            "lower_isa": totals.lower_isa,
+            "less_preferred_branch": totals.other_branch,
+        },
+    }
+
+
+def assignment_lines(
+    fleet: Fleet, result: CoverPlan, argv_of: dict[Variant, tuple[str, ...]]
+) -> Iterator[dict[str, Any]]:
+    """The --assign file's objects: a header, then one per host (install arguments from `argv_of`)."""
+    yield {
+        "kind": ASSIGNMENT_KIND,
+        "schema_version": ASSIGNMENT_SCHEMA_VERSION,
+        "hosts": len(fleet.hosts),
+        "packages": sorted({b.variant.package for b in result.builds}),
+        "proved_optimal": result.proved,
+    }
+    for name, variant in zip(fleet.hosts, result.host_variants, strict=True):
+        if variant is None:
+            yield {"host": name, "package": None, "branch": None, "install": None}
+        else:
+            yield {
+                "host": name,
+                "package": variant.package,
+                "branch": variant.branch,
+                "install": list(argv_of[variant]),
+            }
