@@ -212,14 +212,16 @@ def _quiet_highs(highspy: Any) -> Any:
     """A Highs instance that printed nothing: its constructor writes a banner to file descriptor 1."""
     sys.stdout.flush()
     saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(null, 1)
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         _flush_c_stdio()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(null)
     highs.setOptionValue("mip_rel_gap", 0.0)
     return highs
 

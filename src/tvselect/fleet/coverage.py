@@ -190,7 +190,7 @@ def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
 
 
 def describe(facts: Facts) -> str:
-    """A kind of machine in a few words: `x86_64, 4× GPU 8.0, driver 580.65.06`."""
+    """A kind of machine in a few words: `x86_64, 4x GPU 8.0, driver 580.65.06`."""
     gpus = facts.gpu.gpus
     if not gpus:
         return f"{facts.cpu.arch}, no GPU"
@@ -198,7 +198,7 @@ def describe(facts: Facts) -> str:
     for gpu in gpus:
         cap = format_capability(gpu.capability)
         counts[cap] = counts.get(cap, 0) + 1
-    text = ", ".join(f"{n}× GPU {cap}" for cap, n in counts.items())
+    text = ", ".join(f"{n}x GPU {cap}" for cap, n in counts.items())
     return f"{facts.cpu.arch}, {text}, driver {facts.gpu.driver_version or 'unknown'}"
 
 
