@@ -15,7 +15,9 @@ from tvselect import __version__
 from tvselect.errors import ExitCode, TvselectError
 
 if TYPE_CHECKING:
+    from tvselect.app.cover import CoverRequest
     from tvselect.app.inputs import MachineInputs
+    from tvselect.app.plan import Progress
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -387,13 +389,36 @@ def plan_(
             help="Print only the packages still to build, one a line (with --available or --org).",
         ),
     ] = False,
+    cover: Annotated[
+        bool, typer.Option("--cover", help="The fewest builds that serve every host some variant serves.")
+    ] = False,
+    max_builds: Annotated[
+        int | None,
+        typer.Option(
+            "--max-builds", metavar="N", help="The best N builds: most hosts served, least given up."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--time-limit",
+            metavar="SECONDS",
+            help="With --cover/--max-builds: the solver's limit (default 30).",
+        ),
+    ] = None,
+    assign: Annotated[
+        str | None,
+        typer.Option("--assign", metavar="FILE", help="With --cover/--max-builds: one JSON line per host."),
+    ] = None,
 ) -> int:
     """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
 
     Reads one facts document per file, or JSON Lines (one per line). A document that cannot
     be read is reported on stderr with its file and line, and left out. With --available or
-    --org, each package is marked published or missing. Exit status 0 when every host is
-    served, 3 when some are not, 2 for bad input, 4 when flox cannot say what is published.
+    --org, each package is marked published or missing. With --cover or --max-builds N, chooses
+    the builds (proved optimal, or says the time limit stopped it) and shows what each kind of
+    machine gives up. Exit status 0 when every host is served, 3 when some are not, 2 for bad
+    input, 4 when flox cannot say what is published.
     """
     import os
     from functools import partial
@@ -410,6 +435,11 @@ def plan_(
         tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path, available, org, missing
     )
     progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
+    if cover or max_builds is not None or time_limit is not None or assign is not None:
+        from tvselect.app.cover import CoverRequest, cover_request
+
+        wanted = cover_request(cover, CoverRequest(request, max_builds, time_limit, assign))
+        return _plan_cover(wanted, progress, json_)
     result = plan_fleet(
         request,
         sys.stdin,
@@ -432,6 +462,24 @@ def plan_(
 
         render_plan(result)
     return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
+
+
+def _plan_cover(request: "CoverRequest", progress: "Progress", json_: bool) -> int:
+    from tvselect.app.cover import cover_fleet_plan
+
+    result = cover_fleet_plan(
+        request, sys.stdin, progress, lambda bad: _warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
+    )
+    if json_:
+        from tvselect.fleet.coverage import cover_document
+        from tvselect.fleet.plan import plan_document
+
+        print_json({**plan_document(result.plan), "cover": cover_document(result.cover)})
+    else:
+        from tvselect.render.cover import render_cover
+
+        render_cover(result.cover, result.assigned)
+    return ExitCode.NO_MATCH if result.cover.totals.unserved else ExitCode.OK
 
 
 def _command_for(args: list[str]) -> typer.Typer:

@@ -15,10 +15,10 @@ from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Options, Ranked, runnable
 from tvselect.facts.model import Facts
+from tvselect.fleet.assign import ASSIGNMENT_KIND
 from tvselect.fleet.cover import DEFAULT_TIME_LIMIT, NO_LOSS, Demand, Loss, Option, Solution, solve
 from tvselect.fleet.plan import Fleet
 
-ASSIGNMENT_KIND = "tvselect.assignment"
 ASSIGNMENT_SCHEMA_VERSION = 1
 UNSERVED = "unserved"
 
@@ -171,9 +171,10 @@ def _outcome(
     example: str, facts: Facts, hosts: int, found: tuple[Ranked, ...], got: Ranked | None
 ) -> KindOutcome:
     best = found[0] if found else None
+    machine = describe(facts, best.variant.cpu_isa if best is not None else None)
     if got is None or best is None:
-        return KindOutcome(example, describe(facts), hosts, best, None, (UNSERVED,), NO_LOSS)
-    return KindOutcome(example, describe(facts), hosts, best, got, gives_up(best, got), loss_of(got, best))
+        return KindOutcome(example, machine, hosts, best, None, (UNSERVED,), NO_LOSS)
+    return KindOutcome(example, machine, hosts, best, got, gives_up(best, got), loss_of(got, best))
 
 
 def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
@@ -189,17 +190,21 @@ def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
     return tuple(changes)
 
 
-def describe(facts: Facts) -> str:
-    """A kind of machine in a few words: `x86_64, 4x GPU 8.0, driver 580.65.06`."""
+def describe(facts: Facts, isa: str | None) -> str:
+    """A kind of machine in a few words: `x86_64 avx512, 4x GPU 8.0, driver 580.65.06`.
+
+    `isa` is the ISA of the kind's best variant, when one runs there.
+    """
+    cpu = f"{facts.cpu.arch} {isa}" if isa else facts.cpu.arch
     gpus = facts.gpu.gpus
     if not gpus:
-        return f"{facts.cpu.arch}, no GPU"
+        return f"{cpu}, no GPU"
     counts: dict[str, int] = {}
     for gpu in gpus:
         cap = format_capability(gpu.capability)
         counts[cap] = counts.get(cap, 0) + 1
     text = ", ".join(f"{n}x GPU {cap}" for cap, n in counts.items())
-    return f"{facts.cpu.arch}, {text}, driver {facts.gpu.driver_version or 'unknown'}"
+    return f"{cpu}, {text}, driver {facts.gpu.driver_version or 'unknown'}"
 
 
 def _builds(

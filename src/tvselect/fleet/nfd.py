@@ -17,13 +17,12 @@ On no-match there are no labels: the caller removes the file, so that no stale l
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
-import tempfile
 
+from tvselect.base.atomicfile import replace_file, sync_directory
 from tvselect.catalog.model import Catalog
 from tvselect.engine.decision import Decision
 from tvselect.errors import BadInputError
@@ -113,24 +112,7 @@ def write_nfd(path: str, text: str) -> None:
 
     BadInputError when the directory cannot be written.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise BadInputError(f"--nfd {path}: cannot write in {directory} ({exc.strerror})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fchmod(stream.fileno(), 0o644)
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise BadInputError(f"--nfd {path}: cannot write ({exc.strerror})") from None
-    _sync_directory(directory)
+    replace_file(path, (text,), "--nfd")
 
 
 def remove_nfd(path: str) -> bool:
@@ -144,19 +126,5 @@ def remove_nfd(path: str) -> bool:
         return False
     except OSError as exc:
         raise BadInputError(f"--nfd {path}: cannot remove the stale label file ({exc.strerror})") from None
-    _sync_directory(os.path.dirname(os.path.abspath(path)))
+    sync_directory(os.path.dirname(os.path.abspath(path)))
     return True
-
-
-def _sync_directory(directory: str) -> None:
-    """Make a rename or removal in `directory` durable (best effort: not every filesystem allows it)."""
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)

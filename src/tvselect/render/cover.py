@@ -1,0 +1,97 @@
+"""`plan --cover` / `--max-builds`, for a person, with rich. Imported only on that path.
+
+Package names are never cut: their columns do not wrap, and the other columns wrap around them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tvselect.fleet.coverage import CoverPlan, KindOutcome
+from tvselect.render.plan import _hosts
+
+CRITERIA = {
+    "builds": "the number of builds",
+    "served": "the hosts served",
+    "off-sm": "the hosts off their best SM",
+    "lower-isa": "the hosts on a lower ISA",
+    "other-branch": "the hosts on a less preferred branch",
+}
+
+
+def render_cover(cover: CoverPlan, assigned: str | None) -> None:
+    """The builds, what each kind of machine gets against its best, the totals and the proof."""
+    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    console.print(_builds_table(cover) if cover.builds else "[bold]Builds[/]: none")
+    console.print()
+    console.print(_kinds_table(cover.kinds))
+    console.print()
+    totals = cover.totals
+    published = f" and {totals.prebuilt} published packages" if totals.prebuilt else ""
+    line = f"[bold]{totals.builds} builds[/]{published} serve [green]{totals.served} hosts[/]"
+    line += f"; [red]{totals.unserved} unserved[/]" if totals.unserved else "; 0 unserved"
+    console.print(
+        line + f". Given up: {totals.off_sm} hosts off their best SM, {totals.lower_isa} on a lower ISA, "
+        f"{totals.other_branch} on a less preferred branch."
+    )
+    console.print(_proof(cover))
+    if assigned is not None:
+        console.print(f"Each host's package written to {escape(assigned)}")
+
+
+def _builds_table(cover: CoverPlan) -> Table:
+    title = (
+        "Builds that serve the fleet" if cover.max_builds is None else f"At most {cover.max_builds} builds"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("Package", no_wrap=True)
+    table.add_column("Branch", no_wrap=True)
+    table.add_column("Kinds", justify="right")
+    table.add_column("Hosts", justify="right")
+    table.add_column("For example", overflow="fold")
+    for build in cover.builds:
+        package = escape(build.variant.package) + (" [dim](published)[/]" if build.prebuilt else "")
+        table.add_row(
+            package,
+            escape(build.variant.branch),
+            str(build.kinds),
+            str(len(build.hosts)),
+            _hosts(build.hosts),
+        )
+    return table
+
+
+def _kinds_table(kinds: tuple[KindOutcome, ...]) -> Table:
+    table = Table(title="What each kind of machine gets, against its best", title_justify="left")
+    table.add_column("Kind of machine (first host)", overflow="fold")
+    table.add_column("Hosts", justify="right")
+    table.add_column("Gets", no_wrap=True)
+    table.add_column("Gives up", overflow="fold")
+    for kind in kinds:
+        got = kind.got
+        gets = (
+            f"{escape(got.variant.package)}\n[dim]{escape(got.variant.branch)}[/]"
+            if got
+            else "[red]nothing[/]"
+        )
+        if kind.gives_up == ("unserved",):
+            why = "no variant runs there" if kind.best is None else "left out by --max-builds"
+            given = f"[red]unserved[/] ({why})"
+        else:
+            given = escape("; ".join(kind.gives_up)) if kind.gives_up else "nothing: its best"
+        table.add_row(f"{escape(kind.machine)} ({escape(kind.example)})", str(kind.hosts), gets, given)
+    return table
+
+
+def _proof(cover: CoverPlan) -> str:
+    if cover.proved:
+        return f"Optimal: proved by the HiGHS solver in {cover.seconds:.2f} s."
+    stopped = CRITERIA.get(cover.stopped or "", cover.stopped or "")
+    return (
+        f"[yellow]Not proved optimal[/]: the time limit ({cover.time_limit:g} s) stopped the solver while "
+        f"it minimised {stopped}; this is the best set it had found. Raise --time-limit to search longer."
+    )
