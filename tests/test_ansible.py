@@ -144,3 +144,108 @@ def test_fact_script_passes_real_failures_on(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "--workload" in done.stderr
+
+
+# ---- install.yml: each host installs the package `plan --cover --assign` gave it ----------
+
+SKYLAKE_86 = ("linux-rhel7-skylake_avx512.txt", "8.6")
+HASWELL_80 = ("linux-rhel7-haswell.txt", "8.0")
+POWER9 = ("linux-rhel8-power9.txt", "none")
+SM80_AVX2 = "torchvision-python313-cuda12_9-sm80-avx2"
+
+
+def _facts_document(folder: Path, host: str, cpuinfo: str, gpu: str) -> None:
+    machine = CPUINFO / cpuinfo
+    if not machine.is_file():
+        pytest.skip(f"machine data {machine} is not here")
+    done = subprocess.run(
+        [TVSELECT, "probe", "--json", "--cpuinfo", str(machine), "--gpu", gpu, "--driver", "580.65.06"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (folder / f"{host}.json").write_text(json.dumps({**json.loads(done.stdout), "host": host}))
+
+
+@pytest.mark.parametrize(
+    ("localhost", "org", "expected_calls", "ok", "says"),
+    [
+        # One sm80/avx2 build serves both hosts: localhost gets it, not its own best (sm86, avx512).
+        pytest.param(
+            SKYLAKE_86, "acme", [["install", f"acme/{SM80_AVX2}"]], True, "installed", id="assigned"
+        ),
+        pytest.param(POWER9, "acme", [], True, "no package assigned", id="unserved"),
+        pytest.param(SKYLAKE_86, None, [], False, "names no Flox org", id="no-org"),
+    ],
+)
+def test_install_playbook_installs_exactly_the_assigned_package(
+    tmp_path: Path,
+    localhost: tuple[str, str],
+    org: str | None,
+    expected_calls: list[list[str]],
+    ok: bool,
+    says: str,
+) -> None:
+    playbook = _ansible_playbook()
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    _facts_document(facts, "localhost", *localhost)
+    _facts_document(facts, "other-01", *HASWELL_80)
+    assignment = tmp_path / "assignment.jsonl"
+    planned = subprocess.run(
+        [
+            TVSELECT,
+            "plan",
+            "--cover",
+            "--assign",
+            str(assignment),
+            *(["--org", org] if org else []),
+            str(facts),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert planned.returncode in (0, 3), planned.stderr
+    lines = [json.loads(line) for line in assignment.read_text().splitlines()]
+    assert lines[0]["kind"] == "tvselect.assignment"
+    assigned = {line["host"]: line for line in lines[1:]}
+    assert assigned["other-01"]["package"] == SM80_AVX2
+
+    fakebin = tmp_path / "fakebin"
+    fakebin.mkdir()
+    flox = fakebin / "flox"
+    log = tmp_path / "flox-calls.jsonl"
+    flox.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\nprint('installed')\n"
+    )
+    flox.chmod(0o755)
+    env = _hermetic_env(tmp_path)
+    env["PATH"] = f"{fakebin}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        [
+            playbook,
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"tvselect_assign_file={assignment}",
+            str(EXAMPLES / "install.yml"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert (done.returncode == 0) == ok, done.stdout + done.stderr
+    assert says in done.stdout
+    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    assert calls == expected_calls
+    if expected_calls:
+        assert ["flox", *expected_calls[0]] == assigned["localhost"]["install"]
