@@ -255,10 +255,12 @@ def _stages(model: _Model, cols: _Cols, max_builds: int | None) -> list[tuple[st
 
 def _keep(highs: Any, costs: list[float], best: int) -> None:
     """Hold a solved criterion at its optimum while the later ones are optimised."""
+    import highspy
+
     used = [col for col, cost in enumerate(costs) if cost]
     if used:
         # Objectives are integral at integral choices; the slack only absorbs rounding.
-        highs.addRow(-highs.inf, best + 1e-4, len(used), used, [costs[col] for col in used])
+        highs.addRow(-highspy.kHighsInf, best + 1e-4, len(used), used, [costs[col] for col in used])
 
 
 def _start(model: _Model, cols: _Cols) -> Any:

@@ -50,8 +50,8 @@ def _builds_table(cover: CoverPlan) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("Package", no_wrap=True)
     table.add_column("Branch", no_wrap=True)
-    table.add_column("Kinds", justify="right")
-    table.add_column("Hosts", justify="right")
+    table.add_column("Kinds", justify="right", no_wrap=True, min_width=5)
+    table.add_column("Hosts", justify="right", no_wrap=True, min_width=5)
     table.add_column("For example", overflow="fold")
     for build in cover.builds:
         package = escape(build.variant.package) + (" [dim](published)[/]" if build.prebuilt else "")
@@ -68,7 +68,7 @@ def _builds_table(cover: CoverPlan) -> Table:
 def _kinds_table(kinds: tuple[KindOutcome, ...]) -> Table:
     table = Table(title="What each kind of machine gets, against its best", title_justify="left")
     table.add_column("Kind of machine (first host)", overflow="fold")
-    table.add_column("Hosts", justify="right")
+    table.add_column("Hosts", justify="right", no_wrap=True, min_width=5)
     table.add_column("Gets", no_wrap=True)
     table.add_column("Gives up", overflow="fold")
     for kind in kinds:
