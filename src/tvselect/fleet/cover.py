@@ -7,8 +7,10 @@ solved with HiGHS, imported only here and only when a cover is asked for (pyproj
 The criteria, compared in this order (a lexicographic objective, solved one criterion at a time
 with each earlier optimum kept as a constraint):
   --cover:        fewest builds; then fewest hosts off their best SM; then fewest hosts on a lower
-                  ISA than their best; then fewest hosts on a less preferred branch than their best.
-  --max-builds N: at most N builds; most hosts served; then the same three losses; then fewest builds.
+                  ISA than their best; then fewest hosts on a less preferred branch than their best;
+                  then most hosts on their own best build.
+  --max-builds N: at most N builds; most hosts served; then the same four; then fewest builds.
+Sets equal on every criterion: the one HiGHS finds first (the same input gives the same answer).
 Published packages (`prebuilt`) cost no build.
 """
 
@@ -237,14 +239,20 @@ def _stages(model: _Model, cols: _Cols, max_builds: int | None) -> list[tuple[st
     """The criteria as objective vectors over all columns, in the order they are optimised."""
     n, total = cols.builds, cols.builds + len(cols.assign)
 
-    def losses(position: int) -> list[float]:
+    def losses(position: int | None) -> list[float]:
+        """Hosts times one part of the loss; with None, hosts not on their own best."""
         costs = [0.0] * total
         for col, _j, loss, hosts in cols.assign:
-            costs[col] = float(hosts * loss[position])
+            costs[col] = float(hosts * (loss[position] if position is not None else loss != NO_LOSS))
         return costs
 
     builds = [0.0 if model.free[j] else 1.0 for j in range(n)] + [0.0] * len(cols.assign)
-    quality = [("off-sm", losses(0)), ("lower-isa", losses(1)), ("other-branch", losses(2))]
+    quality = [
+        ("off-sm", losses(0)),
+        ("lower-isa", losses(1)),
+        ("other-branch", losses(2)),
+        ("not-best", losses(None)),
+    ]
     if max_builds is None:
         return [("builds", builds), *quality]
     served = [0.0] * total

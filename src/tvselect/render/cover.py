@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.coverage import CoverPlan, KindOutcome
-from tvselect.render.plan import _hosts
+from tvselect.render.plan import hosts_text
 
 CRITERIA = {
     "builds": "the number of builds",
@@ -20,6 +20,7 @@ CRITERIA = {
     "off-sm": "the hosts off their best SM",
     "lower-isa": "the hosts on a lower ISA",
     "other-branch": "the hosts on a less preferred branch",
+    "not-best": "the hosts not on their own best build",
 }
 
 
@@ -60,7 +61,7 @@ def _builds_table(cover: CoverPlan) -> Table:
             escape(build.variant.branch),
             str(build.kinds),
             str(len(build.hosts)),
-            _hosts(build.hosts),
+            hosts_text(build.hosts, 6),
         )
     return table
 

@@ -13,9 +13,10 @@ from tvselect.fleet.plan import Plan
 HOSTS_SHOWN = 3
 
 
-def _hosts(hosts: tuple[str, ...]) -> str:
-    shown = ", ".join(hosts[:HOSTS_SHOWN])
-    more = len(hosts) - HOSTS_SHOWN
+def hosts_text(hosts: tuple[str, ...], shown_at_most: int = HOSTS_SHOWN) -> str:
+    """The first hosts, and how many more (markup-escaped)."""
+    shown = ", ".join(hosts[:shown_at_most])
+    more = len(hosts) - shown_at_most
     return escape(shown + (f", … ({more} more)" if more > 0 else ""))
 
 
@@ -34,7 +35,7 @@ def render_plan(result: Plan) -> None:
         table.add_column("Hosts", justify="right")
         table.add_column("For example")
         for item in result.packages:
-            count, hosts = str(len(item.hosts)), _hosts(item.hosts)
+            count, hosts = str(len(item.hosts)), hosts_text(item.hosts)
             mark = ["[green]yes[/]" if item.published else "[red]missing[/]"] if known else []
             table.add_row(escape(item.variant.package), escape(item.variant.branch), *mark, count, hosts)
         console.print(table)
@@ -47,7 +48,7 @@ def render_plan(result: Plan) -> None:
         table.add_column("Hosts", justify="right")
         table.add_column("For example")
         for group in result.unserved:
-            table.add_row(escape(group.reason), str(len(group.hosts)), _hosts(group.hosts))
+            table.add_row(escape(group.reason), str(len(group.hosts)), hosts_text(group.hosts))
         console.print(table)
     console.print()
     line = (
