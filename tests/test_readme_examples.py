@@ -65,3 +65,36 @@ def test_worked_example(cpu: str, gpu: str, driver: str, workload: str, package:
     assert isinstance(doc, dict) and doc["package"] == package
     short = package.removeprefix("torchvision-python313-")
     assert package in README.read_text() or f"…-{short.split('-', 1)[1]}" in README.read_text()
+
+
+def test_cover_worked_example(tmp_path: Path) -> None:
+    """The README's `plan --cover` fleet, built as the README builds it, gives the README's table."""
+    text = README.read_text()
+    hosts = text.split("done <<'HOSTS'\n", 1)[1].split("\nHOSTS\n", 1)[0].splitlines()
+    assert len(hosts) == 15
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for line in hosts:
+        host, cpu, *gpus = line.split()
+        done = run(
+            "probe",
+            "--json",
+            "--cpuinfo",
+            str(cpuinfo_path(f"linux-{cpu}.txt")),
+            *gpus,
+            "--driver",
+            "580.65.06",
+        )
+        assert done.code == 0, done.stderr
+        (fleet / f"{host}.json").write_text(done.stdout.replace('"host": null', f'"host": "{host}"'))
+    cover = run("plan", "--cover", "--json", str(fleet)).json()["cover"]  # type: ignore[index]
+    table = text.split("Builds that serve the fleet\n", 1)[1].split("└", 1)[0]
+    rows = [row.split("│") for row in table.splitlines() if row.startswith("│ torchvision-")]
+    assert [(r[1].strip(), int(r[4])) for r in rows] == [(b["package"], b["count"]) for b in cover["builds"]]
+    totals = cover["totals"]
+    summary = (
+        f"{totals['builds']} builds serve {totals['served']} hosts; {totals['unserved']} unserved. "
+        f"Given up: {totals['off_best_sm']} hosts off their best SM, {totals['lower_isa']} on a lower ISA"
+    )
+    assert summary in text
+    assert cover["proved_optimal"] is True
