@@ -26,3 +26,19 @@ def test_benchmark_runs_in_quick_mode(script: str, expected: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert expected in done.stdout
+
+
+def test_plan_fleet_cover_runs_on_a_small_fleet() -> None:
+    cpuinfo = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+    if not cpuinfo.is_dir():
+        pytest.skip(f"machine data {cpuinfo} is not here")
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "plan_fleet.py"), "2000", "--kinds", "50", "--cover"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tvselect plan --json --cover: 2000 hosts" in done.stdout
+    assert ", proved optimal, solver " in done.stdout

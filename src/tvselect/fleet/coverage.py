@@ -121,9 +121,7 @@ def cover_fleet(
 ) -> CoverPlan:
     """The fewest builds serving every host any variant serves, or the best `max_builds` builds."""
     ranked = [runnable(facts, catalog, options) for facts in fleet.kinds]
-    counts = [0] * len(fleet.kinds)
-    for kind in fleet.host_kinds:
-        counts[kind] += 1
+    counts = _counts(fleet)
     demands = [
         Demand(count, tuple(Option(r.variant, loss_of(r, found[0])) for r in found))
         for count, found in zip(counts, ranked, strict=True)
@@ -151,6 +149,13 @@ def cover_fleet(
         host_variants=host_variants,
         totals=_totals(builds, kinds),
     )
+
+
+def _counts(fleet: Fleet) -> list[int]:
+    counts = [0] * len(fleet.kinds)
+    for kind in fleet.host_kinds:
+        counts[kind] += 1
+    return counts
 
 
 def _got(found: tuple[Ranked, ...], option: Option | None) -> Ranked | None:
