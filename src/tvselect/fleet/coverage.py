@@ -13,7 +13,7 @@ from typing import Any
 
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Options, Ranked, runnable
+from tvselect.engine.decision import RULES, Options, Ranked, runnable
 from tvselect.facts.model import Facts
 from tvselect.fleet.assign import ASSIGNMENT_KIND
 from tvselect.fleet.cover import DEFAULT_TIME_LIMIT, NO_LOSS, Demand, Loss, Option, Solution, solve
@@ -21,6 +21,9 @@ from tvselect.fleet.plan import Fleet
 
 ASSIGNMENT_SCHEMA_VERSION = 1
 UNSERVED = "unserved"
+# Where the engine's ranking key holds the workload's ISA order and the branch preference.
+_ISA = RULES.index("workload-isa")
+_BRANCH = RULES.index("branch-preference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +108,8 @@ def loss_of(option: Ranked, best: Ranked) -> Loss:
     """What a host whose best is `best` gives up on `option`, from the engine's ranking keys."""
     return (
         int(option.variant.gpu_arch != best.variant.gpu_arch),
-        int(option.key[3] > best.key[3]),
-        int(option.key[2] > best.key[2]),
+        int(option.key[_ISA] > best.key[_ISA]),
+        int(option.key[_BRANCH] > best.key[_BRANCH]),
     )
 
 
@@ -192,6 +195,8 @@ def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
         changes.append(f"{b.cpu_isa} → {g.cpu_isa}")
     if b.branch != g.branch:
         changes.append(f"branch {b.branch} → {g.branch}")
+    if b.cuda != g.cuda:
+        changes.append(f"CUDA {b.cuda or 'none'} → {g.cuda or 'none'}")
     return tuple(changes)
 
 
