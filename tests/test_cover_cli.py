@@ -209,3 +209,32 @@ def test_solver_is_imported_only_for_a_cover(fleet: Path, args: list[str], impor
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert f"SOLVER={imported}" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "check"),
+    [
+        (["--branch", "main"], lambda b: b["branch"] == "main"),
+        (["--cpu-only"], lambda b: b["gpu_arch"] is None),
+        (["--workload", "bf16-training"], lambda b: True),
+    ],
+    ids=["branch", "cpu-only", "workload"],
+)
+def test_cover_combines_with_the_choice_options(fleet: Path, args: list[str], check: object) -> None:
+    plain = run("plan", "--json", *args, str(fleet)).json()
+    done = run("plan", "--cover", "--json", *args, str(fleet))
+    document = done.json()
+    assert isinstance(document, dict) and isinstance(plain, dict)
+    cover = document.pop("cover")
+    assert document == plain
+    assert cover["proved_optimal"] is True and cover["builds"]
+    assert all(check(b) for b in cover["builds"])  # type: ignore[operator]
+    # Every host the plain plan serves, the cover serves.
+    assert cover["totals"]["served"] == plain["totals"]["served"]
+
+
+def test_max_builds_zero_serves_nobody(fleet: Path) -> None:
+    done = run("plan", "--max-builds", "0", "--json", str(fleet))
+    cover = done.json()["cover"]  # type: ignore[index]
+    assert done.code == 3 and cover["builds"] == [] and cover["totals"]["served"] == 0
+    assert all(k["gives_up"] == ["unserved"] for k in cover["kinds"])
