@@ -55,7 +55,7 @@ def _builds_table(cover: CoverPlan) -> Table:
     table.add_column("Hosts", justify="right", no_wrap=True, min_width=5)
     table.add_column("For example", overflow="fold")
     for build in cover.builds:
-        package = escape(build.variant.package) + (" [dim](published)[/]" if build.prebuilt else "")
+        package = escape(build.variant.package) + ("\n[dim](published)[/]" if build.prebuilt else "")
         table.add_row(
             package,
             escape(build.variant.branch),
