@@ -190,3 +190,17 @@ def test_published_packages_cost_no_build(catalog: Catalog) -> None:
     # With sm86 free, the 8.6 hosts keep their exact build.
     assert result.totals.off_sm == 0
     assert {b.variant.package: b.prebuilt for b in result.builds}[sm86] is True
+
+
+def test_published_builds_are_marked_in_the_table(
+    catalog: Catalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tvselect.render.cover import render_cover
+
+    fleet = _fleet((machine(SKYLAKE, "8.6"), 3), (machine(SKYLAKE, "8.0"), 1))
+    sm86 = "torchvision-python313-cuda12_9-sm86-avx512"
+    render_cover(cover_fleet(fleet, catalog, Options(), prebuilt=frozenset({sm86})), None)
+    out = capsys.readouterr().out
+    assert f"│ {sm86}" in out and "(published)" in out
+    assert "1 build and 1 published package serve 4 hosts; 0 unserved." in out
+    assert "Optimal: proved by the HiGHS solver" in out

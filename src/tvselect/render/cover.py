@@ -32,8 +32,8 @@ def render_cover(cover: CoverPlan, assigned: str | None) -> None:
     console.print(_kinds_table(cover.kinds))
     console.print()
     totals = cover.totals
-    published = f" and {totals.prebuilt} published packages" if totals.prebuilt else ""
-    line = f"[bold]{totals.builds} builds[/]{published} serve [green]{totals.served} hosts[/]"
+    published = f" and {_count(totals.prebuilt, 'published package')}" if totals.prebuilt else ""
+    line = f"[bold]{_count(totals.builds, 'build')}[/]{published} serve [green]{_count(totals.served, 'host')}[/]"
     line += f"; [red]{totals.unserved} unserved[/]" if totals.unserved else "; 0 unserved"
     console.print(
         line + f". Given up: {totals.off_sm} hosts off their best SM, {totals.lower_isa} on a lower ISA, "
@@ -42,6 +42,10 @@ def render_cover(cover: CoverPlan, assigned: str | None) -> None:
     console.print(_proof(cover))
     if assigned is not None:
         console.print(f"Each host's package written to {escape(assigned)}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _builds_table(cover: CoverPlan) -> Table:
