@@ -35,12 +35,51 @@ KINDS = (
 )
 
 
-def _document(cpuinfo: str, caps: tuple[tuple[int, int], ...], n: int) -> dict[str, object]:
+# For generated_kinds (benchmarks/cover_fleet.py): GPUs and drivers that kinds are drawn from.
+CAPABILITIES = ((6, 1), (7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (10, 3), (12, 0))
+DRIVERS = (("580.65.06", "13.0"), ("575.57.08", "12.9"), ("570.86.15", "12.8"), ("550.54.14", "12.4"))
+
+
+def generated_kinds(count: int) -> list[tuple[str, tuple[tuple[int, int], ...], tuple[str, str]]]:
+    """`count` distinct kinds (cpuinfo file, GPU capabilities, driver), drawn with a fixed seed.
+
+    The CPUs are every cpuinfo file; the GPU sets one, two, four or eight GPUs of one capability,
+    two of different capabilities of one major, or none; the drivers those of DRIVERS.
+    """
+    import itertools
+    import random
+
+    cpus = sorted(p.name for p in CPUINFO.glob("linux-*.txt"))
+    sets: list[tuple[tuple[int, int], ...]] = [()]
+    for cap in CAPABILITIES:
+        sets += [(cap,) * n for n in (1, 2, 4, 8)]
+    sets += [(a, b) for a, b in itertools.combinations(CAPABILITIES, 2) if a[0] == b[0]]
+    every = [
+        (cpu, caps, driver)
+        for cpu in cpus
+        for caps in sets
+        for driver in DRIVERS
+        if caps or driver == DRIVERS[0]
+    ]
+    random.Random(14).shuffle(every)
+    if count > len(every):
+        raise SystemExit(f"at most {len(every)} kinds can be generated")
+    return every[:count]
+
+
+def _document(
+    cpuinfo: str, caps: tuple[tuple[int, int], ...], n: int, driver: tuple[str, str] = DRIVERS[0]
+) -> dict[str, object]:
     gpus = tuple(
         Gpu(i, "NVIDIA GPU", f"GPU-{n:08x}-{i:04x}", cap, 81559, False) for i, cap in enumerate(caps)
     )
     gpu = GpuFacts(
-        "nvml" if gpus else "none", gpus, (), "580.65.06", "13.0", None if gpus else "no NVIDIA driver"
+        "nvml" if gpus else "none",
+        gpus,
+        (),
+        driver[0] if gpus else None,
+        driver[1] if gpus else None,
+        None if gpus else "no NVIDIA driver",
     )
     return to_document(Facts(read_cpuinfo_file(str(CPUINFO / cpuinfo)), gpu, f"node-{n:06d}"))
 

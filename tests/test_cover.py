@@ -39,11 +39,11 @@ def _score(kinds: Sequence[Demand], chosen: set[Variant]) -> tuple[int, Quality]
 
 
 def _brute(
-    kinds: Sequence[Demand], prebuilt: frozenset[str], max_builds: int | None
+    kinds: Sequence[Demand], prebuilt: frozenset[Variant], max_builds: int | None
 ) -> tuple[int, int, Quality]:
     """(builds, served, loss) of the best set by brute force over every subset of the variants."""
-    free = {v for v in VARIANTS if v.package in prebuilt}
-    paid = [v for v in VARIANTS if v.package not in prebuilt]
+    free = set(prebuilt)
+    paid = [v for v in VARIANTS if v not in prebuilt]
     coverable = sum(k.hosts for k in kinds if k.options)
     best: tuple[int, int, Quality] | None = None
     for size in range(len(paid) + 1):
@@ -79,18 +79,18 @@ def fleets(draw: st.DrawFn) -> list[Demand]:
 @settings(max_examples=150, deadline=None)
 @given(
     kinds=fleets(),
-    prebuilt=st.frozensets(st.sampled_from([v.package for v in VARIANTS]), max_size=2),
+    prebuilt=st.frozensets(st.sampled_from(VARIANTS), max_size=2),
     max_builds=st.none() | st.integers(0, 4),
 )
 def test_solver_matches_brute_force(
-    kinds: list[Demand], prebuilt: frozenset[str], max_builds: int | None
+    kinds: list[Demand], prebuilt: frozenset[Variant], max_builds: int | None
 ) -> None:
     solution = solve(kinds, prebuilt=prebuilt, max_builds=max_builds)
     assert solution.proved and solution.stopped is None
     builds, served, loss = _brute(kinds, prebuilt, max_builds)
     chosen = set(solution.builds)
     got_served, got_loss = _score(kinds, chosen)
-    assert sum(1 for v in chosen if v.package not in prebuilt) == builds
+    assert sum(1 for v in chosen if v not in prebuilt) == builds
     assert got_served == served
     assert got_loss == loss
     # The assignment is each kind's least-loss option among the builds.
@@ -185,7 +185,7 @@ def test_runnable_starts_with_what_select_chooses(catalog: Catalog) -> None:
 def test_published_packages_cost_no_build(catalog: Catalog) -> None:
     fleet = _fleet((machine(SKYLAKE, "8.6"), 3), (machine(SKYLAKE, "8.0"), 1))
     sm86 = "torchvision-python313-cuda12_9-sm86-avx512"
-    result = cover_fleet(fleet, catalog, Options(), prebuilt=frozenset({sm86}))
+    result = cover_fleet(fleet, catalog, Options(), published=lambda v: v.package == sm86)
     assert result.totals.builds == 1 and result.totals.prebuilt == 1
     # With sm86 free, the 8.6 hosts keep their exact build.
     assert result.totals.off_sm == 0
@@ -199,7 +199,7 @@ def test_published_builds_are_marked_in_the_table(
 
     fleet = _fleet((machine(SKYLAKE, "8.6"), 3), (machine(SKYLAKE, "8.0"), 1))
     sm86 = "torchvision-python313-cuda12_9-sm86-avx512"
-    render_cover(cover_fleet(fleet, catalog, Options(), prebuilt=frozenset({sm86})), None)
+    render_cover(cover_fleet(fleet, catalog, Options(), published=lambda v: v.package == sm86), None)
     out = capsys.readouterr().out
     assert f"│ {sm86}" in out and "(published)" in out
     assert "1 build and 1 published package serve 4 hosts; 0 unserved." in out

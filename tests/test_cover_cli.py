@@ -82,8 +82,9 @@ def test_time_limit_says_it_stopped_and_still_serves_every_host(fleet: Path) -> 
         (["--max-builds", "-1"], "--max-builds -1: give 0 or more"),
         (["--cover", "--time-limit", "0"], "--time-limit 0.0: give a number of seconds above 0"),
         (["--cover", "--org", "-x"], "--org '-x'"),
+        (["--cover", "--missing", "--org", "acme"], "--missing lists each host's best packages"),
     ],
-    ids=["time-limit-alone", "assign-alone", "both", "negative", "zero-time", "bad-org"],
+    ids=["time-limit-alone", "assign-alone", "both", "negative", "zero-time", "bad-org", "missing"],
 )
 def test_bad_cover_options_are_one_line_exit_2(fleet: Path, args: list[str], message: str) -> None:
     done = run("plan", *args, str(fleet))
@@ -238,3 +239,19 @@ def test_max_builds_zero_serves_nobody(fleet: Path) -> None:
     cover = done.json()["cover"]  # type: ignore[index]
     assert done.code == 3 and cover["builds"] == [] and cover["totals"]["served"] == 0
     assert all(k["gives_up"] == ["unserved"] for k in cover["kinds"])
+
+
+def test_available_packages_cost_no_build(tmp_path: Path, fleet: Path) -> None:
+    listing = tmp_path / "published.txt"
+    listing.write_text("acme/torchvision-python313-cuda12_9-sm86-avx512\n")
+    done = run("plan", "--cover", "--json", "--available", str(listing), "--org", "acme", str(fleet))
+    document = done.json()
+    assert isinstance(document, dict)
+    cover = document["cover"]
+    published = [b["package"] for b in cover["builds"] if b["published"]]
+    assert published == ["torchvision-python313-cuda12_9-sm86-avx512"]
+    assert cover["totals"]["published_used"] == 1
+    # The 8.6 hosts keep their exact build, which costs nothing; the plan part marks it too.
+    kinds = {k["example_host"]: k["gives_up"] for k in cover["kinds"]}
+    assert kinds["train-01"] == []
+    assert {p["package"]: p["published"] for p in document["packages"]}[published[0]] is True

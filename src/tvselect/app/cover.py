@@ -1,7 +1,10 @@
 """`tvselect plan --cover` / `--max-builds N`: the fewest (or best N) builds for a fleet, and
 optionally `--assign FILE`, each host's package.
 
-Every option, the --assign target included, is checked before any document is read or file written.
+Every option, the --assign target included, is checked before any document is read or file
+written. Packages the `--available` list names count as built already (they cost nothing);
+with --cover, flox is not asked what is published: only the list is read. `--org` names the
+organisation in the install arguments of --assign.
 """
 
 from __future__ import annotations
@@ -10,30 +13,26 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from tvselect.app.inputs import load, options_of
-from tvselect.app.plan import PlanRequest, Progress
+from tvselect.app.plan import PlanRequest, Progress, check_plan_request
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
     from tvselect.fleet.coverage import CoverPlan
-    from tvselect.fleet.plan import Fleet, InvalidDocument, Plan
+    from tvselect.fleet.plan import Fleet, InvalidDocument, Plan, Published
 
 
 class CoverRequest(NamedTuple):
     """What `plan --cover` / `--max-builds` was asked."""
 
     plan: PlanRequest
-    """The fleet and the engine's choice, as for a plain plan."""
+    """The fleet, the engine's choice, the catalog, `--available` and `--org`, as for a plain plan."""
     max_builds: int | None = None
     """`--max-builds N`; None for `--cover`."""
     time_limit: float | None = None
     """`--time-limit SECONDS` for the solver; None for its default."""
     assign: str | None = None
     """`--assign FILE`: write each host's package there."""
-    org: str | None = None
-    """`--org ORG`: the flox org in the install arguments of --assign (a placeholder without it)."""
-    prebuilt: frozenset[str] = frozenset()
-    """Packages already published: they cost no build."""
 
 
 class CoverResult(NamedTuple):
@@ -52,29 +51,26 @@ def cover_request(cover: bool, asked: CoverRequest) -> CoverRequest:
     if cover and asked.max_builds is not None:
         raise BadInputError("give --cover or --max-builds N, not both")
     if not cover and asked.max_builds is None:
-        given = [
+        named = [
             name
-            for name, value in (
-                ("--time-limit", asked.time_limit),
-                ("--assign", asked.assign),
-                ("--org", asked.org),
-            )
+            for name, value in (("--time-limit", asked.time_limit), ("--assign", asked.assign))
             if value is not None
         ]
-        raise BadInputError(f"{given[0]} goes with --cover or --max-builds N")
+        raise BadInputError(f"{named[0]} goes with --cover or --max-builds N")
+    if asked.plan.missing:
+        raise BadInputError(
+            "--missing lists each host's best packages; it does not go with --cover or --max-builds"
+        )
     return asked
 
 
 def check_cover_request(request: CoverRequest) -> None:
     """BadInputError for a bad limit, org or --assign target; touches nothing."""
+    check_plan_request(request.plan)
     if request.max_builds is not None and request.max_builds < 0:
         raise BadInputError(f"--max-builds {request.max_builds}: give 0 or more")
     if request.time_limit is not None and not request.time_limit > 0:
         raise BadInputError(f"--time-limit {request.time_limit}: give a number of seconds above 0")
-    if request.org is not None:
-        from tvselect.flox.install import check_org
-
-        check_org(request.org)
     if request.assign is not None:
         from tvselect.fleet.assign import check_assign_target
 
@@ -91,27 +87,38 @@ def cover_fleet_plan(
     from tvselect.fleet.plan import group_fleet, plan_fleet
 
     check_cover_request(request)
-    catalog = load(request.plan.catalog_path)
-    options = options_of(catalog, request.plan.choice)
-    files = expand_paths(request.plan.paths)
+    asked = request.plan
+    catalog = load(asked.catalog_path)
+    published = _published(asked, catalog, stdin)
+    options = options_of(catalog, asked.choice)
+    files = expand_paths(asked.paths)
     if not files:
-        raise BadInputError(f"no *.json or *.jsonl file in {', '.join(request.plan.paths)}")
+        raise BadInputError(f"no *.json or *.jsonl file in {', '.join(asked.paths)}")
     fleet = group_fleet(progress(read_entries(files, stdin)))
     for bad in fleet.invalid:
         skipped(bad)
     if not fleet.hosts:
         raise BadInputError("no readable facts document in the input")
+    limit = request.time_limit or DEFAULT_TIME_LIMIT
     cover = cover_fleet(
-        fleet,
-        catalog,
-        options,
-        prebuilt=request.prebuilt,
-        max_builds=request.max_builds,
-        time_limit=request.time_limit or DEFAULT_TIME_LIMIT,
+        fleet, catalog, options, published=published, max_builds=request.max_builds, time_limit=limit
     )
     if request.assign is not None:
-        _write_assignment(request.assign, request.org, fleet, cover, catalog)
-    return CoverResult(plan_fleet(fleet, catalog, options), cover, request.assign)
+        _write_assignment(request.assign, asked.org, fleet, cover, catalog)
+    return CoverResult(plan_fleet(fleet, catalog, options, published), cover, request.assign)
+
+
+def _published(asked: PlanRequest, catalog: Catalog, stdin: TextIO) -> Published | None:
+    """Whether the `--available` list names a variant; None without a list."""
+    if asked.available is None:
+        return None
+    from tvselect.app.published import PublishedLookup, read_available, source_of
+
+    available = read_available(asked.available, asked.org, stdin)
+    source = source_of(available, asked.available, asked.org, {})
+    assert source is not None  # a list is given, so flox is never asked
+    lookup = PublishedLookup(source, catalog, {})
+    return lambda variant: bool(lookup(variant))
 
 
 def _write_assignment(path: str, org: str | None, fleet: Fleet, cover: CoverPlan, catalog: Catalog) -> None:

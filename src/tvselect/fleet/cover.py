@@ -11,7 +11,7 @@ with each earlier optimum kept as a constraint):
                   then most hosts on their own best build.
   --max-builds N: at most N builds; most hosts served; then the same four; then fewest builds.
 Sets equal on every criterion: the one HiGHS finds first (the same input gives the same answer).
-Published packages (`prebuilt`) cost no build.
+Published variants (`prebuilt`) cost no build.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class _Model(NamedTuple):
 def solve(
     kinds: Sequence[Demand],
     *,
-    prebuilt: frozenset[str] = frozenset(),
+    prebuilt: frozenset[Variant] = frozenset(),
     max_builds: int | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> Solution:
@@ -103,7 +103,7 @@ def _assign(options: tuple[Option, ...], chosen: set[Variant]) -> Option | None:
     return best
 
 
-def _reduce(kinds: Sequence[Demand], prebuilt: frozenset[str]) -> _Model:
+def _reduce(kinds: Sequence[Demand], prebuilt: frozenset[Variant]) -> _Model:
     """Merge kinds that see the same options, and drop variants another one dominates."""
     merged: dict[tuple[Option, ...], int] = {}
     for kind in kinds:
@@ -115,7 +115,7 @@ def _reduce(kinds: Sequence[Demand], prebuilt: frozenset[str]) -> _Model:
     for k, options in enumerate(merged):
         for option in options:
             served[index[option.variant]][k] = option.loss
-    free = [v.package in prebuilt for v in variants]
+    free = [v in prebuilt for v in variants]
     keep = [j for j in range(len(variants)) if not _dominated(j, served, free)]
     renumber = {j: n for n, j in enumerate(keep)}
     reduced = tuple(

@@ -7,7 +7,7 @@ module only compares ranking keys to say what a kind gives up. The solver is in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,12 +118,17 @@ def cover_fleet(
     catalog: Catalog,
     options: Options,
     *,
-    prebuilt: frozenset[str] = frozenset(),
+    published: Callable[[Variant], bool] | None = None,
     max_builds: int | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> CoverPlan:
-    """The fewest builds serving every host any variant serves, or the best `max_builds` builds."""
+    """The fewest builds serving every host any variant serves, or the best `max_builds` builds.
+
+    Variants `published` says are published cost no build.
+    """
     ranked = [runnable(facts, catalog, options) for facts in fleet.kinds]
+    candidates = {r.variant for found in ranked for r in found}
+    prebuilt = frozenset(v for v in candidates if published(v)) if published is not None else frozenset()
     counts = _counts(fleet)
     demands = [
         Demand(count, tuple(Option(r.variant, loss_of(r, found[0])) for r in found))
@@ -218,7 +223,7 @@ def describe(facts: Facts, isa: str | None) -> str:
 
 
 def _builds(
-    fleet: Fleet, solution: Solution, host_variants: tuple[Variant | None, ...], prebuilt: frozenset[str]
+    fleet: Fleet, solution: Solution, host_variants: tuple[Variant | None, ...], prebuilt: frozenset[Variant]
 ) -> tuple[BuildHosts, ...]:
     hosts: dict[Variant, list[str]] = {v: [] for v in solution.builds}
     for name, variant in zip(fleet.hosts, host_variants, strict=True):
@@ -230,7 +235,7 @@ def _builds(
             kinds[option.variant] += 1
     return tuple(
         sorted(
-            (BuildHosts(v, v.package in prebuilt, tuple(names), kinds[v]) for v, names in hosts.items()),
+            (BuildHosts(v, v in prebuilt, tuple(names), kinds[v]) for v, names in hosts.items()),
             key=lambda b: (-len(b.hosts), b.variant.package, b.variant.branch),
         )
     )

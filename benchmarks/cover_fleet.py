@@ -1,0 +1,65 @@
+"""Time `tvselect plan --json --cover` on a JSON Lines fleet of N hosts of K kinds (default 100,000 and 500).
+
+    .venv/bin/python benchmarks/cover_fleet.py [N] [--kinds K] [--max-builds M]
+
+The kinds come from benchmarks/plan_fleet.py's generator (`generated_kinds`): K distinct
+combinations of the cpuinfo files in ../shared/cpuinfo, GPU sets and driver versions, drawn
+with a fixed seed; hosts cycle through them, each with its own name and GPU UUIDs. Prints wall
+and CPU time (on a shared machine the wall time also counts waiting for the CPUs), and whether
+the solver proved the cover optimal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from plan_fleet import _document, generated_kinds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", nargs="?", type=int, default=100_000, help="hosts (default 100,000)")
+    parser.add_argument("--kinds", type=int, default=500, help="kinds of machine (default 500)")
+    parser.add_argument("--max-builds", type=int, help="time --max-builds M instead of --cover")
+    args = parser.parse_args()
+    templates = [_document(cpu, caps, 0, driver) for cpu, caps, driver in generated_kinds(args.kinds)]
+    mode = ["--cover"] if args.max_builds is None else ["--max-builds", str(args.max_builds)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fleet.jsonl"
+        with path.open("w") as out:
+            for n in range(args.count):
+                document = json.loads(json.dumps(templates[n % len(templates)]))
+                document["host"] = f"node-{n:06d}"
+                for i, device in enumerate(document["gpu"]["devices"]):  # type: ignore[index]
+                    device["uuid"] = f"GPU-{n:08x}-{i:04x}"
+                out.write(json.dumps(document) + "\n")
+        size_mb = path.stat().st_size / 1e6
+        tvselect = str(Path(sys.executable).with_name("tvselect"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run([tvselect, "plan", "--json", *mode, str(path)], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cover = json.loads(done.stdout)["cover"]
+    proved = "proved optimal" if cover["proved_optimal"] else "NOT proved optimal"
+    print(
+        f"tvselect plan --json {' '.join(mode)}: {args.count} hosts of {args.kinds} kinds "
+        f"({size_mb:.0f} MB of JSON Lines) in {elapsed:.2f} s ({cpu:.2f} s CPU)"
+    )
+    print(f"cover: {cover['totals']['builds']} builds, {proved}, solver {cover['solve_s']:.2f} s")
+    print(f"exit status {done.returncode}; cover totals {cover['totals']}")
+    return 0 if cover["proved_optimal"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
