@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
 from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.fleet.nfd import (
+    HEADER,
+    check_target,
     NAMESPACE,
     expiry_time,
     is_label_value,
@@ -219,26 +222,61 @@ def test_render_without_expiry_has_no_directive() -> None:
     assert text.endswith("tvselect.feature.node.kubernetes.io/package=p\n")
 
 
-def test_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+def test_write_replaces_its_own_file_keeping_its_mode(tmp_path: Path) -> None:
     path = tmp_path / "tvselect"
-    path.write_text("old\n")
+    path.write_text(HEADER + "\nold=1\n")
     os.chmod(path, 0o600)
     write_nfd(str(path), "new\n")
     assert path.read_text() == "new\n"
     assert os.listdir(tmp_path) == ["tvselect"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_write_makes_a_new_file_0644(tmp_path: Path) -> None:
+    path = tmp_path / "tvselect"
+    write_nfd(str(path), "new\n")
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
-def test_write_failure_leaves_the_old_file(tmp_path: Path) -> None:
-    path = tmp_path / "tvselect"
-    path.mkdir()  # os.replace cannot put a file over a directory
-    with pytest.raises(BadInputError, match="cannot write"):
-        write_nfd(str(path), "new\n")
-    assert os.listdir(tmp_path) == ["tvselect"]  # no temporary left behind
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _link(path: Path) -> None:
+    (path.parent / "target").write_text(HEADER + "\n")
+    path.symlink_to(path.parent / "target")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("precious\n"), "tvselect did not write it"),
+        (lambda p: p.write_text(""), "tvselect did not write it"),
+        (lambda p: p.write_text("# +expiry-time=2026-01-01T00:00:00Z\nx=1\n"), "tvselect did not write it"),
+        (lambda p: p.mkdir(), "not a regular file"),
+        (_fifo, "not a regular file"),
+        (_link, "a symbolic link"),
+    ],
+    ids=["foreign-file", "empty-file", "expiry-but-foreign", "directory", "fifo", "symlink"],
+)
+@pytest.mark.parametrize("act", ["write", "remove", "check"])
+def test_never_touches_a_file_tvselect_did_not_write(
+    tmp_path: Path, make: Callable[[Path], object], message: str, act: str
+) -> None:
+    path = tmp_path / "labels"
+    make(path)
+    before = sorted(os.listdir(tmp_path))
+    text = path.read_text() if path.is_file() and not path.is_fifo() else None
+    with pytest.raises(BadInputError, match=message):
+        {"write": lambda: write_nfd(str(path), "new\n"), "remove": lambda: remove_nfd(str(path))}.get(
+            act, lambda: check_target(str(path))
+        )()
+    assert sorted(os.listdir(tmp_path)) == before
+    assert (path.read_text() if text is not None else None) == text
 
 
 def test_write_into_a_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="cannot write in"):
+    with pytest.raises(BadInputError, match="cannot write in .*no such directory"):
         write_nfd(str(tmp_path / "absent" / "tvselect"), "x\n")
 
 
@@ -246,7 +284,7 @@ def test_write_into_a_missing_directory(tmp_path: Path) -> None:
 def test_remove(tmp_path: Path, present: bool) -> None:
     path = tmp_path / "tvselect"
     if present:
-        path.write_text("x\n")
+        path.write_text("# +expiry-time=2026-01-01T00:00:00Z\n" + HEADER + "\n")
     assert remove_nfd(str(path)) is present
     assert not path.exists()
 
@@ -292,6 +330,7 @@ def test_cli_writes_then_removes_on_no_match(tmp_path: Path, cpuinfo: tuple[str,
         pytest.param(("--nfd", "{path}", "--nfd-expiry", "soon"), "--nfd-expiry 'soon'", id="bad-duration"),
         pytest.param(("--nfd-expiry", "1h"), "goes with --nfd", id="expiry-without-nfd"),
         pytest.param(("--nfd", "{missing}"), "cannot write in", id="missing-directory"),
+        pytest.param(("--nfd", "{path}"), "tvselect did not write it", id="foreign-file"),
     ],
 )
 def test_cli_bad_nfd_input(

@@ -295,22 +295,27 @@ def test_bad_usage_exits_2(tmp_path: Path, args: list[str], says: str) -> None:
 # --------------------------------------------------------------------------- --install --verify through flox
 
 
-@needs_cpuinfo
+CPU_TORCH = {"cuda": None, "torch_version": "2.9.1+cpu", "devices": [], "arch_list": []}
+
+
 @pytest.mark.parametrize(
     ("fake", "status", "ok"),
-    [(config(), 0, True), (config(arch_list=["sm_80"]), 5, False)],
+    [(config(**CPU_TORCH), 0, True), (config(**CPU_TORCH, nms_override={"cpu": [1]}), 5, False)],
     ids=["verified", "verification-fails"],
 )
 def test_install_then_verify_in_the_flox_environment(
     tmp_path: Path, catalog: Path, fake: dict[str, Any], status: int, ok: bool
 ) -> None:
+    # --install acts only on this machine's own facts: the choice is whatever it is here.
     fakes = write_fake_torch(tmp_path / "fakes", fake)
     log = tmp_path / "flox.log"
     write_fake_flox(tmp_path / "bin", fakes, log)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CUDA_VISIBLE_DEVICES")}
     env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    args = ["--install", "--org", "acme", "--dir", "envdir", "--verify", "--json"]
-    args += ["--gpu", "9.0", "--driver", "550.54.14", "--cpuinfo", str(ZEN4), "--catalog", str(catalog)]
+    here = json.loads(run(["--json", "--catalog", str(catalog)], env, tmp_path).stdout)
+    if here["package"] is None or here["gpu_arch"] is not None:
+        pytest.skip("needs a machine without a GPU on which a CPU build runs")
+    args = ["--install", "--org", "acme", "--dir", "envdir", "--verify", "--json", "--catalog", str(catalog)]
     completed = run(args, env, tmp_path)
     assert completed.returncode == status, completed.stderr
     doc = json.loads(completed.stdout)
@@ -318,14 +323,13 @@ def test_install_then_verify_in_the_flox_environment(
     assert doc["verification"]["ok"] is ok
     assert doc["verification"]["command"][:6] == ["flox", "activate", "-d", "envdir", "--", "python"]
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert calls[0] == ["show", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]  # what acme has published
-    assert calls[1] == ["install", "-d", "envdir", f"acme/torchvision-{tag}-cuda12_9-sm90-avx512"]
+    assert calls[0][0] == "show" and calls[0][1].startswith(f"acme/{here['package']}")  # what acme publishes
+    assert calls[1] == ["install", "-d", "envdir", here["install"][-1].replace("<org>", "acme")]
     assert calls[2][:5] == ["activate", "-d", "envdir", "--", "python"]
     assert calls[2][5].endswith("verify/payload.py")
     assert len(calls) == 3
 
 
-@needs_cpuinfo
 def test_failed_install_is_not_verified(tmp_path: Path, catalog: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     (tmp_path / "bin").mkdir()
@@ -334,8 +338,10 @@ def test_failed_install_is_not_verified(tmp_path: Path, catalog: Path) -> None:
     flox.write_text('#!/bin/sh\n[ "$1" = show ] && echo "$2 - x" && exit 0\nexit 1\n')
     flox.chmod(0o755)
     env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    args = ["--install", "--org", "acme", "--verify", "--json", "--gpu", "9.0", "--cpuinfo", str(ZEN4)]
+    args = ["--install", "--org", "acme", "--verify", "--json", "--catalog", str(catalog)]
     completed = run(args, env, tmp_path)
+    if completed.returncode == 3:
+        pytest.skip("no variant runs on this machine")
     assert completed.returncode == 4
     assert "verification" not in json.loads(completed.stdout)
 

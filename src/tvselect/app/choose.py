@@ -119,6 +119,11 @@ def check_request(request: ChooseRequest) -> None:
         raise BadInputError("--install needs --org ORG (the Flox organisation that publishes the builds)")
     if request.org is not None:
         check_org(request.org)
+    if request.install and not request.dry_run and request.machine.simulated:
+        raise BadInputError(
+            "--install installs for this machine's own facts; with --facts, --cpuinfo, --gpu or --driver "
+            "add --dry-run to see the command for that machine"
+        )
     if (request.directory is not None or request.dry_run) and not request.install:
         raise BadInputError("--dir and --dry-run go with --install")
     if request.available == "-" and request.machine.facts_path == "-":
@@ -131,6 +136,10 @@ def check_request(request: ChooseRequest) -> None:
         from tvselect.fleet.nfd import parse_duration
 
         parse_duration(request.nfd_expiry)
+    if request.nfd is not None:
+        from tvselect.fleet.nfd import check_target
+
+        check_target(request.nfd)
 
 
 def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) -> Report:

@@ -13,16 +13,23 @@ configuration:
     tvselect.feature.node.kubernetes.io/torchvision=0.24.0  (only when the branch's version is known)
 
 On no-match there are no labels: the caller removes the file, so that no stale label stays.
+
+tvselect only ever replaces or removes a file it wrote itself: a regular file whose first
+line is HEADER (after the expiry directive, when there is one). `check_target` refuses
+anything else before tvselect acts at all, and the write and removal check again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
+import stat
+import tempfile
 
-from tvselect.base.atomicfile import replace_file, sync_directory
+from tvselect.base.atomicfile import absolute, replace_file, sync_directory
 from tvselect.catalog.model import Catalog
 from tvselect.engine.decision import Decision
 from tvselect.errors import BadInputError
@@ -37,6 +44,9 @@ _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9._-]")
 _DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _HASH_LENGTH = 8
+HEADER = "# Written by tvselect --nfd; rewritten on every run."
+_EXPIRY_PREFIX = "# +expiry-time="
+_HEAD_BYTES = 4096
 
 
 def is_label_value(value: str) -> bool:
@@ -98,7 +108,7 @@ def expiry_time(now: dt.datetime, duration: dt.timedelta) -> dt.datetime:
 
 def render_nfd(labels: list[tuple[str, str]], expiry: dt.datetime | None) -> str:
     """The features.d file text: the expiry directive when given, then one `name=value` line per label."""
-    lines = ["# Written by tvselect --nfd; rewritten on every run."]
+    lines = [HEADER]
     if expiry is not None:
         stamp = expiry.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         lines.insert(0, f"# +expiry-time={stamp}")
@@ -106,25 +116,82 @@ def render_nfd(labels: list[tuple[str, str]], expiry: dt.datetime | None) -> str
     return "\n".join(lines) + "\n"
 
 
+def check_target(path: str) -> os.stat_result | None:
+    """Whether tvselect may write its labels at `path`: the file's status when it is there, else None.
+
+    BadInputError, naming the path, unless `path` is absent or a regular file tvselect wrote,
+    and its directory exists and takes new files (tried by creating and removing one).
+    """
+    directory = os.path.dirname(absolute(path, "--nfd"))
+    existing = _existing(path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".tvselect-check.", dir=directory)
+    except OSError as exc:
+        why = exc.strerror
+        if os.path.isdir(directory) and isinstance(exc, FileNotFoundError):
+            why = "it does not take new files"
+        elif not os.path.isdir(directory):
+            why = "no such directory"
+        raise BadInputError(f"--nfd {path}: cannot write in {directory} ({why})") from None
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(temporary)
+    return existing
+
+
+def _existing(path: str) -> os.stat_result | None:
+    """The status of the tvselect file at `path`, None when there is none; BadInputError for any other file."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise BadInputError(f"--nfd {path}: a symbolic link; give the path of the file itself") from None
+        raise BadInputError(
+            f"--nfd {path}: cannot be read ({exc.strerror}); refusing to replace it"
+        ) from None
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise BadInputError(f"--nfd {path}: not a regular file; refusing to replace it")
+        head = os.read(handle, _HEAD_BYTES).decode("utf-8", "replace").splitlines()
+    except OSError as exc:
+        raise BadInputError(
+            f"--nfd {path}: cannot be read ({exc.strerror}); refusing to replace it"
+        ) from None
+    finally:
+        os.close(handle)
+    if head[:1] == [HEADER] or (head[:1] and head[0].startswith(_EXPIRY_PREFIX) and head[1:2] == [HEADER]):
+        return status
+    raise BadInputError(
+        f"--nfd {path}: exists and tvselect did not write it (no '{HEADER}' line); refusing to replace it"
+    )
+
+
 def write_nfd(path: str, text: str) -> None:
     """Replace the file at `path` with `text` atomically: a hidden temporary file in the same
     directory (NFD ignores names starting with a dot), fsync, then os.replace.
 
-    BadInputError when the directory cannot be written.
+    A file that is there keeps its owner and mode; a new one is 0644. BadInputError when
+    the directory cannot be written or `path` is not a file tvselect wrote (`check_target`).
     """
+    check_target(path)
     replace_file(path, (text,), "--nfd")
 
 
 def remove_nfd(path: str) -> bool:
-    """Remove the file at `path` if it is there; True when one was removed.
+    """Remove the label file tvselect wrote at `path`, if it is there; True when one was removed.
 
-    BadInputError when it is there and cannot be removed.
+    BadInputError when it is there and cannot be removed, or is not a file tvselect wrote.
     """
+    if _existing(path) is None:
+        return False
     try:
         os.unlink(path)
     except FileNotFoundError:
         return False
     except OSError as exc:
         raise BadInputError(f"--nfd {path}: cannot remove the stale label file ({exc.strerror})") from None
-    sync_directory(os.path.dirname(os.path.abspath(path)))
+    sync_directory(os.path.dirname(absolute(path, "--nfd")))
     return True
