@@ -21,8 +21,8 @@ from tvselect.errors import BadInputError, ExitCode
 from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.fleet.nfd import (
     HEADER,
-    check_target,
     NAMESPACE,
+    check_target,
     expiry_time,
     is_label_value,
     label_value,
@@ -276,7 +276,7 @@ def test_never_touches_a_file_tvselect_did_not_write(
 
 
 def test_write_into_a_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="cannot write in .*no such directory"):
+    with pytest.raises(BadInputError, match=r"cannot write in .*no such directory"):
         write_nfd(str(tmp_path / "absent" / "tvselect"), "x\n")
 
 
