@@ -25,6 +25,9 @@ CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
 
 
+MAX_CATALOG_BYTES = 16 * 1024 * 1024
+
+
 def load_catalog(path: str | None = None) -> Catalog:
     """Load and check the built-in catalog, or the file at `path`.
 
@@ -40,13 +43,11 @@ def load_catalog(path: str | None = None) -> Catalog:
             raise CatalogError(f"catalog {source}: cannot be read ({exc})") from None
     else:
         source = path
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise CatalogError(f"catalog {source}: cannot be read ({exc.strerror})") from None
-        from tvselect.base.textfile import decode_text
+        from tvselect.base.textfile import decode_text, read_user_file
 
+        data = read_user_file(
+            path, f"catalog {source}", MAX_CATALOG_BYTES, None, CatalogError, stdin_allowed=False
+        )
         text = decode_text(data, f"catalog {source}", "JSON", CatalogError)
     return parse_catalog(text, source)
 

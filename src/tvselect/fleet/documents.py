@@ -11,12 +11,14 @@ and GPU `uuid` values cut out is the cache key of its Facts, so `json.loads` and
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 from tvselect.errors import BadInputError
 from tvselect.facts.model import ExcludedGpu, Facts, Gpu, from_document
@@ -30,6 +32,11 @@ STDIN_NAME = "<stdin>"
 _CUT = re.compile(r'"(host|uuid)"\s*:\s*("(?:[^"\\]|\\.)*"|null)')
 _PLACEHOLDER_PREFIX = "\x00tvselect-"
 _CACHE_LIMIT = 4096
+MIB = 1024 * 1024
+MAX_LINE_CHARS = 16 * MIB
+"""The longest JSON Lines line read: a facts document is a few kilobytes."""
+MAX_TEXT_CHARS = 64 * MIB
+"""The most read of a file that is not JSON Lines (one or more documents, pretty-printed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,51 +85,90 @@ def expand_paths(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def read_entries(paths: Iterable[str], stdin: TextIO) -> Iterator[Entry]:
+def read_entries(paths: Iterable[str], stdin: TextIO | None) -> Iterator[Entry]:
     """Every document of the files `paths` (already expanded), in order.
 
     A file whose first non-blank line is a JSON value by itself is read as JSON Lines: a
     bad line is one Entry with an error, and reading goes on at the next line. Any other
     file is one JSON document, or several written one after another; a syntax error ends
-    that file with one Entry that says where. BadInputError when a file cannot be opened.
+    that file with one Entry that says where. BadInputError when a file cannot be opened
+    (or is not a regular file) and when standard input is closed.
     """
+    from tvselect.base.textfile import open_user_file, stdin_bytes
+
     reader = _LineReader()
     for path in paths:
         if path == STDIN:
-            yield from _read_stream(stdin, STDIN_NAME, reader)
+            stream = stdin_bytes(stdin)
+            if stream is None:
+                raise BadInputError("-: standard input is closed")
+            yield from _read_file(stream, STDIN_NAME, reader)
             continue
-        try:
-            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, generator
-        except OSError as exc:
-            raise BadInputError(f"{path}: cannot be read ({exc.strerror})") from None
-        with handle:
-            try:
-                yield from _read_stream(handle, path, reader)
-            except UnicodeDecodeError:
-                yield Entry(path, 1, None, "not UTF-8 text")
-            except OSError as exc:
-                raise BadInputError(f"{path}: cannot be read ({exc.strerror})") from None
+        with open_user_file(path, path) as handle:
+            yield from _read_file(handle, path, reader)
+
+
+def _read_file(raw: BinaryIO, source: str, reader: _LineReader) -> Iterator[Entry]:
+    buffered: Any = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)
+    text = io.TextIOWrapper(buffered, encoding="utf-8")
+    try:
+        yield from _read_stream(text, source, reader)
+    except UnicodeDecodeError:
+        yield Entry(source, 1, None, "not UTF-8 text")
+    except OSError as exc:
+        raise BadInputError(f"{source}: cannot be read ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            text.detach()  # the caller closes its own stream (never standard input)
+
+
+def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped."""
+    number = 0
+    while line := stream.readline(MAX_LINE_CHARS):
+        number += 1
+        if len(line) < MAX_LINE_CHARS or line.endswith("\n"):
+            yield number, line
+            continue
+        while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield number, None
+
+
+_TOO_LONG = f"a line longer than {MAX_LINE_CHARS // MIB} MiB, which no facts document is"
 
 
 def _read_stream(stream: TextIO, source: str, reader: _LineReader) -> Iterator[Entry]:
-    number = 0
-    first = ""
-    for first in stream:
-        number += 1
+    lines = _lines(stream)
+    for number, first in lines:
+        if first is None:
+            yield Entry(source, number, None, _TOO_LONG)
+            return
         if first.strip():
             break
     else:
         return
     try:
         json.loads(first)
-    except ValueError:
-        yield from _read_documents(first + stream.read(), source, number)
+    except (ValueError, RecursionError):
+        rest = stream.read(MAX_TEXT_CHARS)
+        if stream.read(1):
+            yield Entry(source, number, None, _TOO_BIG)
+            return
+        yield from _read_documents(first + rest, source, number)
         return
     yield reader.read(first, source, number)
-    for line in stream:
-        number += 1
-        if line.strip():
+    for number, line in lines:
+        if line is None:
+            yield Entry(source, number, None, _TOO_LONG)
+        elif line.strip():
             yield reader.read(line, source, number)
+
+
+_TOO_BIG = (
+    f"larger than {MAX_TEXT_CHARS // MIB} MiB as one JSON text; "
+    "give a big fleet as JSON Lines (one facts document per line)"
+)
 
 
 def _read_documents(text: str, source: str, first_line: int) -> Iterator[Entry]:
@@ -142,6 +188,9 @@ def _read_documents(text: str, source: str, first_line: int) -> Iterator[Entry]:
             why = f"invalid JSON at line {error_line} column {exc.colno} ({exc.msg})"
             yield Entry(source, error_line, None, why)
             return
+        except (ValueError, RecursionError) as exc:
+            yield Entry(source, line, None, _value_problem(exc))
+            return
         yield _facts_entry(document, source, line)
         line += text.count("\n", start, end)
         position = end
@@ -153,11 +202,22 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
+def _value_problem(exc: ValueError | RecursionError) -> str:
+    from tvselect.base.textfile import json_value_problem
+
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return json_value_problem(exc)
+
+
 def _facts_entry(document: Any, source: str, line: int) -> Entry:
     try:
         return Entry(source, line, from_document(document, f"{source}:{line}"), None)
     except BadInputError as exc:
         return Entry(source, line, None, _problem(str(exc), f"{source}:{line}"))
+    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
+        # from_document names the field for the mistakes it knows; this catches the rest.
+        return Entry(source, line, None, f"malformed ({type(exc).__name__})")
 
 
 def _problem(message: str, where: str) -> str:
@@ -265,7 +325,7 @@ class _LineReader:
         """The parse of a key; None when it is not a valid facts document (the full parse says why)."""
         try:
             document = json.loads(key)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(document, dict):
             return None
@@ -274,7 +334,7 @@ class _LineReader:
             return None
         try:
             facts = from_document({**document, "host": None}, "<line>")
-        except BadInputError:
+        except (BadInputError, TypeError, ValueError, AttributeError, RecursionError):
             return None
         gpu_slots = tuple(_slot(g.uuid) for g in facts.gpu.gpus)
         excluded_slots = tuple(_slot(e.uuid) for e in facts.gpu.excluded)
@@ -290,4 +350,6 @@ class _LineReader:
             document = json.loads(line)
         except json.JSONDecodeError as exc:
             return Entry(source, number, None, f"invalid JSON at column {exc.colno} ({exc.msg})")
+        except (ValueError, RecursionError) as exc:
+            return Entry(source, number, None, _value_problem(exc))
         return _facts_entry(document, source, number)

@@ -53,7 +53,7 @@ def gather_facts(
 
     root = probe_root(environ)
     # The file the user named is read first, so that a mistake in it fails before the GPU probe.
-    cpu = read_cpuinfo_file(cpuinfo) if cpuinfo is not None else None
+    cpu = read_cpuinfo_file(cpuinfo, stdin) if cpuinfo is not None else None
     if gpus:
         from tvselect.probe.simulate import simulated_gpus
 

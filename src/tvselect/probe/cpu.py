@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from typing import TextIO
 
 from tvselect.errors import BadInputError
 from tvselect.facts.model import CpuFacts
@@ -120,18 +121,11 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
     )
 
 
-def read_cpuinfo_file(path: str) -> CpuFacts:
-    """Facts from a `/proc/cpuinfo`-format file the user named; BadInputError if it is not one."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CPUINFO_BYTES + 1)
-    except OSError as exc:
-        raise BadInputError(f"--cpuinfo {path}: cannot be read ({exc.strerror})") from None
-    if len(data) > MAX_CPUINFO_BYTES:
-        size = MAX_CPUINFO_BYTES // (1024 * 1024)
-        raise BadInputError(f"--cpuinfo {path}: larger than {size} MiB, not a /proc/cpuinfo file")
-    from tvselect.base.textfile import decode_text
+def read_cpuinfo_file(path: str, stdin: TextIO | None = None) -> CpuFacts:
+    """Facts from a `/proc/cpuinfo`-format file the user named (`-`: `stdin`); BadInputError if it is not one."""
+    from tvselect.base.textfile import decode_text, read_user_file
 
+    data = read_user_file(path, f"--cpuinfo {path}", MAX_CPUINFO_BYTES, stdin)
     text = decode_text(data, f"--cpuinfo {path}", "a /proc/cpuinfo file")
     facts = parse_cpuinfo(text, source=path)
     if facts.unknown_reason is not None:

@@ -98,6 +98,6 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
 
 
 def _read(path: str, stdin: TextIO, source: str) -> bytes:
-    from tvselect.base.textfile import read_bounded
+    from tvselect.base.textfile import read_user_file
 
-    return read_bounded(path, stdin, f"facts document {source}", MAX_FACTS_BYTES)
+    return read_user_file(path, f"facts document {source}", MAX_FACTS_BYTES, stdin)
