@@ -42,6 +42,8 @@ class ChooseRequest(NamedTuple):
     """`--dry-run`: print the install command, run nothing."""
     verify: bool = False
     """`--verify`: after the install, check the flox environment."""
+    timeout: float = 1800.0
+    """`--timeout`: seconds `flox install` may take (flox.install.DEFAULT_TIMEOUT)."""
     nfd: str | None = None
     """`--nfd PATH`: write the choice as NFD labels there."""
     nfd_expiry: str | None = None
@@ -128,6 +130,12 @@ def check_request(request: ChooseRequest) -> None:
         raise BadInputError("--dir and --dry-run go with --install")
     if request.available == "-" and request.machine.facts_path == "-":
         raise BadInputError("--available - and --facts - cannot both read standard input")
+    from tvselect.base.children import check_timeout
+    from tvselect.flox.install import DEFAULT_TIMEOUT
+
+    check_timeout(request.timeout, "--timeout")
+    if request.timeout != DEFAULT_TIMEOUT and (not request.install or request.dry_run):
+        raise BadInputError("--timeout goes with --install, and not with --dry-run (nothing runs)")
     if request.verify and (not request.install or request.dry_run):
         raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
     if request.nfd_expiry is not None:
@@ -156,7 +164,11 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     published = _published(request, available, facts, catalog, options, environ)
     variant = decision.variant if published is None else published.chosen
     plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
-    result = run_install(plan, dry_run=request.dry_run) if request.install and plan is not None else None
+    result = (
+        run_install(plan, dry_run=request.dry_run, timeout=request.timeout)
+        if request.install and plan is not None
+        else None
+    )
     if request.install and published is not None and published.chosen is None:
         result = _nothing_published(published)
     verification = None

@@ -29,11 +29,15 @@ class VerifyRequest(NamedTuple):
 
 def verify(request: VerifyRequest, environ: Mapping[str, str], stdin: TextIO) -> VerifyResult:
     """Run the payload in the interpreter and judge what it saw against the engine's decision."""
+    from tvselect.base.children import check_timeout
     from tvselect.engine.decision import select
     from tvselect.verify.checks import judge, python_command, run_payload
 
-    if not request.timeout > 0:
-        raise BadInputError(f"--timeout {request.timeout:g}: give a number of seconds above 0")
+    check_timeout(request.timeout, "--timeout")
+    if not request.python.strip():
+        raise BadInputError(
+            "--python '': empty; give an interpreter, or leave --python out for tvselect's own"
+        )
     command = python_command(request.python)
     catalog = load(request.catalog_path)
     facts = facts_of(catalog, request.machine, environ, stdin)

@@ -171,6 +171,15 @@ def choose(
         bool,
         typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
     ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="With --install: stop flox (and all it started) after this long. [default: 1800]",
+            show_default=False,
+        ),
+    ] = 1800.0,
     catalog_path: CatalogOpt = None,
     cpuinfo: CpuinfoOpt = None,
     gpu: GpuOpt = None,
@@ -213,6 +222,7 @@ def choose(
         directory=directory,
         dry_run=dry_run,
         verify=verify_,
+        timeout=timeout,
         nfd=nfd,
         nfd_expiry=nfd_expiry,
         available=available,
@@ -348,7 +358,7 @@ def verify(
 
     machine = _machine(cpuinfo, gpu, driver, facts_path)
     request = VerifyRequest(
-        python or sys.executable, timeout, Choice(workload, branch), machine, catalog_path
+        sys.executable if python is None else python, timeout, Choice(workload, branch), machine, catalog_path
     )
     result = run_verify(request, os.environ, sys.stdin)
     if json_:

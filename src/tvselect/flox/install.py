@@ -82,30 +82,45 @@ class InstallResult(NamedTuple):
         return self.dry_run or self.exit_status == 0
 
 
-def run_install(plan: InstallPlan, *, dry_run: bool) -> InstallResult:
-    """Run flox with the plan's arguments (never through a shell); its output goes to stderr."""
+DEFAULT_TIMEOUT = 1800.0
+"""How long `flox install` may take by default (`--timeout`): a first install downloads gigabytes."""
+
+
+def run_install(plan: InstallPlan, *, dry_run: bool, timeout: float = DEFAULT_TIMEOUT) -> InstallResult:
+    """Run flox with the plan's arguments (never through a shell) for at most `timeout` seconds.
+
+    flox writes straight to tvselect's standard error (not through a pipe tvselect reads, so
+    its output costs nothing and keeps its pace); it runs in its own session, so a timeout,
+    or a SIGTERM, SIGHUP or SIGINT sent to tvselect, reaches flox and all it started.
+    """
     if dry_run:
         return InstallResult(plan.argv, True, None, None)
+    import os
     import shutil
-    import subprocess
     import sys
+
+    from tvselect.base.children import Finished, NotStarted, run_bounded
 
     flox = shutil.which(plan.argv[0])
     if flox is None:
         return InstallResult(plan.argv, False, None, f"flox was not found on PATH; {FLOX_INSTALL_HELP}")
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
-        completed = subprocess.run(
-            [flox, *plan.argv[1:]], stdout=sys.stderr, stdin=subprocess.DEVNULL, check=False
-        )
-    except OSError as exc:
-        return InstallResult(plan.argv, False, None, f"flox could not be started ({exc.strerror})")
-    if completed.returncode != 0:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        output = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        output = os.open(os.devnull, os.O_WRONLY)  # standard error is closed: flox's output goes nowhere
+    done = run_bounded([flox, *plan.argv[1:]], os.environ, timeout, output=output)
+    if isinstance(done, NotStarted):
+        return InstallResult(plan.argv, False, None, f"flox could not be started ({done.reason})")
+    if not isinstance(done, Finished):  # timed out (flox's output is not read, so it cannot flood)
+        why = f"flox did not finish within {timeout:g} s (--timeout) and was stopped; the install may be incomplete"
+        return InstallResult(plan.argv, False, None, why)
+    code = done.returncode
+    if code < 0:
         return InstallResult(
-            plan.argv,
-            False,
-            completed.returncode,
-            f"flox exited with status {completed.returncode}; nothing was installed",
+            plan.argv, False, code, f"flox was killed by signal {-code}; nothing was installed"
         )
+    if code != 0:
+        return InstallResult(plan.argv, False, code, f"flox exited with status {code}; nothing was installed")
     return InstallResult(plan.argv, False, 0, None)

@@ -219,14 +219,22 @@ def _one_line(data: bytes) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Found | Failure:
-    from tvselect.base.children import NotStarted, TimedOut, run_bounded
+SMI_MAX_OUTPUT_BYTES = 1024 * 1024
+"""The most of nvidia-smi's output read: its GPU list is a line per GPU."""
 
-    done = run_bounded([path, *SMI_ARGS], environ, timeout)
+
+def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Found | Failure:
+    from tvselect.base.children import Flooded, NotStarted, TimedOut, run_bounded
+
+    done = run_bounded([path, *SMI_ARGS], environ, timeout, limit=SMI_MAX_OUTPUT_BYTES)
     if isinstance(done, NotStarted):
         return Failure(f"could not be started ({done.reason})")
     if isinstance(done, TimedOut):
         return Failure(f"did not answer within {timeout:g} s")
+    if isinstance(done, Flooded):
+        return Failure(
+            f"printed more than {done.limit // 1024} KiB, far more than any GPU list; it was killed"
+        )
     out, err = done.stdout, done.stderr
     found = parse_nvidia_smi(out.decode("utf-8", "replace"))
     if done.returncode == 0 and (found.gpus or not found.notes):

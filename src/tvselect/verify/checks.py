@@ -298,7 +298,7 @@ def run_payload(
     process group; death by a signal, a non-zero exit and output that is not the
     payload's JSON all come back as a PayloadFailure.
     """
-    from tvselect.base.children import NotStarted, TimedOut, run_bounded
+    from tvselect.base.children import Flooded, NotStarted, TimedOut, run_bounded
 
     argv = (*command, str(PAYLOAD_PATH))
     done = run_bounded(argv, env, timeout, drain=10)
@@ -311,6 +311,9 @@ def run_payload(
         return PayloadFailure(
             argv, "timeout", f"no answer within {timeout:g} s{_during(stage)}; it was killed", stage, tail
         )
+    if isinstance(done, Flooded):
+        detail = f"the interpreter printed more than {done.limit // (1024 * 1024)} MiB; it was killed"
+        return PayloadFailure(argv, "bad-output", detail, stage, tail)
     out = done.stdout
     code = done.returncode
     if code < 0:
