@@ -12,6 +12,10 @@ class ExitCode:
     NO_MATCH = 3
     INSTALL_FAILED = 4
     VERIFY_FAILED = 5
+    INTERRUPTED = 130
+    """128 + SIGINT, as a shell reports a program stopped by Ctrl-C."""
+    BROKEN_PIPE = 141
+    """128 + SIGPIPE: the reader of standard output went away (`tvselect --json | head -1`)."""
 
 
 class TvselectError(Exception):
@@ -48,3 +52,15 @@ class RecipeError(CatalogError):
 
 class FloxQueryError(InstallError):
     """flox could not say which packages an organisation has published (not logged in, no network, hung)."""
+
+
+class OutputError(TvselectError):
+    """Standard output cannot be written (closed, a full disk, a reader that went away)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ReaderGone(OutputError):
+    """The reader of standard output went away: nothing to say, and the SIGPIPE exit status."""
+
+    exit_code = ExitCode.BROKEN_PIPE

@@ -6,6 +6,7 @@ on the path that needs it, so that `tvselect --json` does not pay for rich.
 
 # No `from __future__ import annotations` here: typer reads these signatures on every run,
 # and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -117,8 +118,22 @@ AvailableOpt = Annotated[
 ]
 
 
+def _say(line: str) -> None:
+    """One line on standard error, cleaned of terminal escapes; a stderr that fails is not fatal."""
+    from tvselect.base.safe_text import safe_line
+
+    with contextlib.suppress(OSError, ValueError):
+        print(f"tvselect: {safe_line(line)}", file=sys.stderr)
+
+
 def _warn(message: str) -> None:
-    print(f"tvselect: warning: {message}", file=sys.stderr)
+    _say(f"warning: {message}")
+
+
+def say_error(exc: TvselectError) -> None:
+    """The one line for a TvselectError (none for a reader that went away)."""
+    if str(exc):
+        _say(f"error: {exc}")
 
 
 def print_json(document: object) -> None:
@@ -231,9 +246,9 @@ def choose(
     for warning in report.warnings:
         _warn(warning)
     if report.install_result is not None and report.install_result.error is not None:
-        print(f"tvselect: error: {report.install_result.error}", file=sys.stderr)
+        _say(f"error: {report.install_result.error}")
     if report.nfd_note is not None:
-        print(f"tvselect: {report.nfd_note}", file=sys.stderr)
+        _say(report.nfd_note)
     if json_:
         from tvselect.render.document import report_document
 
@@ -530,31 +545,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = _command_for(args)(args=args, prog_name="tvselect", standalone_mode=False)
     except UsageError as exc:
-        print(f"tvselect: error: {exc.format_message()} (see 'tvselect --help')", file=sys.stderr)
+        _say(f"error: {exc.format_message()} (see 'tvselect --help')")
         return ExitCode.BAD_INPUT
-    except typer.Abort:
-        print("tvselect: interrupted", file=sys.stderr)
-        return 130
+    except (typer.Abort, KeyboardInterrupt):
+        _say("interrupted")
+        return ExitCode.INTERRUPTED
     except ClickException as exc:
-        print(f"tvselect: error: {exc.format_message()}", file=sys.stderr)
+        _say(f"error: {exc.format_message()}")
         return ExitCode.BAD_INPUT
     except TvselectError as exc:
-        print(f"tvselect: error: {exc}", file=sys.stderr)
+        say_error(exc)
         return int(exc.exit_code)
     except BrokenPipeError:
-        return ExitCode.OK
-    except KeyboardInterrupt:
-        print("tvselect: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
         if "--debug" in args:
             import traceback
 
             traceback.print_exc()
-        print(
-            f"tvselect: unexpected error: {type(exc).__name__}: {exc}. This is a bug in tvselect; "
-            "please report it with the command you ran (--debug shows the traceback).",
-            file=sys.stderr,
+        _say(
+            f"unexpected error: {type(exc).__name__}: {exc}. This is a bug in tvselect; "
+            "please report it with the command you ran (--debug shows the traceback)."
         )
         return ExitCode.UNEXPECTED
     return int(result or 0)

@@ -22,10 +22,9 @@ if TYPE_CHECKING:
 
 
 def _console() -> Console:
-    import sys
+    from tvselect.render.safe_console import safe_console
 
-    # Piped output is for reading later, not for an 80-column terminal: do not truncate it.
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    return safe_console()
 
 
 def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.plan import Plan
+from tvselect.render.safe_console import safe_console
 
 HOSTS_SHOWN = 3
 
@@ -22,7 +20,7 @@ def hosts_text(hosts: tuple[str, ...], shown_at_most: int = HOSTS_SHOWN) -> str:
 
 def render_plan(result: Plan) -> None:
     """The plan: packages to build, hosts no variant serves, and the totals."""
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    console = safe_console()
     totals = result.totals
     known = totals.missing is not None
     if result.packages:
