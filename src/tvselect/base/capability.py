@@ -31,9 +31,15 @@ def format_capability(cap: Capability) -> str:
     return f"{cap[0]}.{cap[1]}"
 
 
+MAX_VERSION_DIGITS = 12
+"""The most digits a version part may have (driver 580.95.05 has three): longer is not a version."""
+
+
 def parse_version(text: str) -> tuple[int, ...] | None:
-    """`550.54.14` -> (550, 54, 14); None when the text is not dotted integers."""
+    """`550.54.14` -> (550, 54, 14); None when the text is not dotted integers of at most 12 digits."""
     parts = text.strip().split(".")
-    if not all(_ascii_digits(part) for part in parts):
+    if len(parts) > MAX_VERSION_DIGITS or not all(
+        _ascii_digits(part) and len(part) <= MAX_VERSION_DIGITS for part in parts
+    ):
         return None
     return tuple(int(part) for part in parts)

@@ -102,6 +102,13 @@ class _Checker:
             raise self.fail(where, f"field '{key}' must be a list of non-empty strings")
         return tuple(items)
 
+    def needs(self, entry: dict[str, Any], where: str) -> frozenset[str]:
+        needs = frozenset(self.strings(entry, "needs", where))
+        if not needs:
+            # An ISA that needs nothing would be chosen for every CPU of its arch, however old.
+            raise self.fail(where, "field 'needs' is empty; list the CPU features its compile flags require")
+        return needs
+
     def capability(self, text: Any, where: str) -> Capability:
         cap = parse_capability(text) if isinstance(text, str) else None
         if cap is None:
@@ -172,8 +179,8 @@ class _Checker:
 
     def cuda(self, entry: dict[str, Any], where: str, *, null: bool) -> str | None:
         cuda: str | None = self.field_(entry, "cuda", where, str, null=null)
-        if cuda is not None and parse_version(cuda) is None:
-            raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9'")
+        if cuda is not None and len(parse_version(cuda) or ()) < 2:
+            raise self.fail(where, f"cuda '{cuda}' is not a version like '12.9' (major.minor)")
         return cuda
 
     def isas(self, raw: dict[str, Any]) -> dict[str, Isa]:
@@ -189,7 +196,7 @@ class _Checker:
                 label=self.field_(entry, "label", where, str),
                 arch=arch,
                 flags=self.strings(entry, "flags", where),
-                needs=frozenset(self.strings(entry, "needs", where)),
+                needs=self.needs(entry, where),
             )
         return result
 

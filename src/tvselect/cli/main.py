@@ -220,6 +220,7 @@ def choose(
     ] = False,
 ) -> int:
     if ctx.invoked_subcommand is not None:
+        _refuse_main_options(ctx, ctx.invoked_subcommand)
         return 0
     import os
 
@@ -258,6 +259,35 @@ def choose(
 
         render_report(report)
     return report.exit_code
+
+
+def _refuse_main_options(ctx: typer.Context, name: str) -> None:
+    """BadInputError for an option of the main command given before subcommand `name`.
+
+    Such an option would be silently ignored (`tvselect --json list` printing a table);
+    `--debug` works anywhere and is allowed.
+    """
+    given = [
+        param
+        for param in ctx.command.params
+        if param.name not in ("debug", "version")
+        and getattr(ctx.get_parameter_source(param.name or ""), "name", "") == "COMMANDLINE"
+    ]
+    if not given:
+        return
+    from tvselect.errors import BadInputError
+
+    option = given[0].opts[0]
+    sub = getattr(ctx.command, "commands", {}).get(name)
+    takes = sub is not None and any(option in p.opts for p in sub.params)
+    where = (
+        f"give it after the command: tvselect {name} {option} ..."
+        if takes
+        else f"'tvselect {name}' has no {option}"
+    )
+    raise BadInputError(
+        f"{option} before '{name}' is an option of the main command, not of '{name}'; {where}"
+    )
 
 
 @app.command()

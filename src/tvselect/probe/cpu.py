@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from typing import TextIO
 
 from tvselect.errors import BadInputError
@@ -74,13 +75,14 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
             features=flags,
             source=source,
         )
-    if any("features" in b for b in blocks) and "cpu implementer" in merged:
+    has_features = any("features" in b for b in blocks)
+    if has_features and ("cpu implementer" in merged or "cpu architecture" in merged):
         implementer = merged.get("cpu implementer", "")
         part = merged.get("cpu part", "")
         arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
         name = _ARM_PARTS.get((implementer.lower(), part.lower()))
         ids = f"implementer {implementer}, part {part}"
-        model = f"{name} ({ids})" if name else ids
+        model = f"{name} ({ids})" if name else (ids if implementer else None)
         return CpuFacts(
             arch=arch,
             vendor=implementer or None,
@@ -117,7 +119,11 @@ def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
         model=None,
         features=frozenset(),
         source=source,
-        unknown_reason=f"{source} has no 'flags' or 'Features' line that tvselect recognises",
+        unknown_reason=(
+            f"{source} has a 'Features' line but no 'CPU implementer' or 'CPU architecture' line"
+            if has_features
+            else f"{source} has no 'flags' or 'Features' line that tvselect recognises"
+        ),
     )
 
 
@@ -129,9 +135,8 @@ def read_cpuinfo_file(path: str, stdin: TextIO | None = None) -> CpuFacts:
     text = decode_text(data, f"--cpuinfo {path}", "a /proc/cpuinfo file")
     facts = parse_cpuinfo(text, source=path)
     if facts.unknown_reason is not None:
-        raise BadInputError(
-            f"--cpuinfo {path}: not a /proc/cpuinfo file (no 'flags', 'Features' or 'cpu' line)"
-        )
+        why = facts.unknown_reason.removeprefix(path).strip()
+        raise BadInputError(f"--cpuinfo {path}: not a /proc/cpuinfo file tvselect can read ({why})")
     return facts
 
 
@@ -184,7 +189,19 @@ def _from_py_cpuinfo(why_not_proc: str) -> CpuFacts:
         arch=_MACHINE_ALIASES.get(arch, arch) or _machine(),
         vendor=info.get("vendor_id_raw") or None,
         model=info.get("brand_raw") or None,
-        features=frozenset(str(f) for f in info.get("flags", ())),
+        features=kernel_names(str(f) for f in info.get("flags", ())),
         source="py-cpuinfo",
         unknown_reason=None if info.get("flags") else f"{why_not_proc}; py-cpuinfo reported no features",
     )
+
+
+def kernel_names(names: Iterable[str]) -> frozenset[str]:
+    """py-cpuinfo's feature names as the kernel's /proc/cpuinfo spells them (data/cpu_feature_names.json)."""
+    import json
+    from importlib.resources import files
+
+    table = json.loads(
+        files("tvselect").joinpath("data").joinpath("cpu_feature_names.json").read_text("utf-8")
+    )
+    renames: dict[str, str] = table["py-cpuinfo"]
+    return frozenset(renames.get(name, name) for name in names)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
 
 MAX_FACTS_BYTES = 16 * 1024 * 1024
+MAX_GPUS = 64
+"""The most `--gpu` values taken: more is a mistake, and each costs memory in `--explain`."""
 _FORMS = "write it like 8.6, sm_86, sm86 or 86"
 
 
@@ -29,6 +31,11 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
     A capability must be one NVIDIA has shipped (`catalog.known_capabilities`). Without `driver`
     the driver version is unknown, and the engine says the driver minimum was not checked.
     """
+    if len(values) > MAX_GPUS:
+        raise BadInputError(
+            f"--gpu given {len(values)} times; a machine has at most {MAX_GPUS} GPUs "
+            "(the largest servers have 16, and NVML numbers them in the dozens at most)"
+        )
     driver_version = check_driver(driver) if driver is not None else None
     lowered = [v.strip().lower() for v in values]
     if "none" in lowered:
