@@ -244,10 +244,12 @@ def _placeholder(k: int) -> str:
     return f"\x00tvselect-{k}\x00"
 
 
-def _slot(value: str | None) -> int:
-    if value is None or not value.startswith(_PLACEHOLDER_PREFIX):
+def _slot(value: object) -> int:
+    """The number of the placeholder `value` is; -1 for any other value (one a line wrote itself too)."""
+    if not isinstance(value, str) or not value.startswith(_PLACEHOLDER_PREFIX):
         return -1
-    return int(value[len(_PLACEHOLDER_PREFIX) : -1])
+    digits = value[len(_PLACEHOLDER_PREFIX) : -1]
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 9 else -1
 
 
 def _decode(raw: str) -> str | None:
@@ -307,7 +309,8 @@ class _LineReader:
             if len(self.cache) >= _CACHE_LIMIT:
                 self.cache.clear()
             self.cache[key] = kind
-        if kind is None:
+        if kind is None or max((kind.host_slot or 0, *kind.gpu_slots, *kind.excluded_slots)) >= len(values):
+            # A value that looks like a placeholder without being one (escaped key names): parse it all.
             return self._parse(line, source, number)
         facts = kind.facts
         host = None if kind.host_slot is None else _decode(values[kind.host_slot])

@@ -53,6 +53,11 @@ def _is_missing(field: str) -> bool:
     return not field or field.startswith("[") or field.upper() in ("N/A", "ERR!")
 
 
+def _small_int(text: str) -> int | None:
+    """`text` as an int when it is 1 to 12 ASCII digits (a GPU index or MiB count); else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
 def parse_nvidia_smi(text: str) -> Found:
     """GPUs from the output of `nvidia-smi --query-gpu=<SMI_FIELDS> --format=csv,noheader,nounits`.
 
@@ -71,7 +76,7 @@ def parse_nvidia_smi(text: str) -> Found:
             # A comma inside the product name: everything between index and uuid is the name.
             extra = len(fields) - width
             fields = [fields[0], ", ".join(fields[1 : 2 + extra]), *fields[2 + extra :]]
-        if len(fields) != width or not fields[0].isdigit():
+        if len(fields) != width or _small_int(fields[0]) is None:
             notes.append(f"nvidia-smi: line {number} is not a GPU row: {line.strip()[:100]!r}")
             continue
         index, name, uuid, cap_text, driver = fields[:5]
@@ -82,11 +87,11 @@ def parse_nvidia_smi(text: str) -> Found:
             drivers.append(driver)
         gpus.append(
             FoundGpu(
-                index=int(index),
+                index=int(index),  # checked by _small_int above
                 name=None if _is_missing(name) else name,
                 uuid=None if _is_missing(uuid) else uuid,
                 capability=cap,
-                memory_mib=int(memory) if memory.isdigit() else None,
+                memory_mib=_small_int(memory),
                 mig={"enabled": True, "disabled": False}.get(mig.lower()),
                 problem=None if cap else f"nvidia-smi reports its compute capability as '{cap_text}'",
             )

@@ -99,7 +99,7 @@ def load_facts(path: str, stdin: TextIO) -> Facts:
 
     try:
         return from_document(doc, source)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         # from_document names the field for the mistakes it knows; this catches the rest.
         raise BadInputError(f"facts document {source}: malformed ({exc})") from None
 

@@ -343,13 +343,31 @@ def run_payload(
     )
 
 
+class BadPayloadError(BadInputError, ValueError):
+    """The payload's output is not the JSON object it writes (a ValueError too, for older callers)."""
+
+
 def _json_object(line: str) -> dict[str, Any]:
     import json
 
-    value = json.loads(line)  # json.JSONDecodeError is a ValueError
+    from tvselect.base.textfile import finite_float, json_value_problem
+
+    try:
+        value = json.loads(line, parse_float=finite_float)
+    except json.JSONDecodeError as exc:
+        raise BadPayloadError(f"invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise BadPayloadError("JSON nested too deeply") from None
+    except ValueError as exc:
+        raise BadPayloadError(json_value_problem(exc)) from None
     if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
+        raise BadPayloadError("not a JSON object")
     return value
+
+
+def observations_from_line(command: Sequence[str], line: str) -> RawObservations:
+    """RawObservations from one line the payload printed; BadPayloadError when it is not its JSON object."""
+    return read_observations(command, _json_object(line))
 
 
 def _get(obj: Any, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -366,7 +384,24 @@ def _module(raw: Any) -> ModuleObservation:
 
 
 def read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObservations:
-    """RawObservations from the payload's JSON object; ValueError when it is not one."""
+    """RawObservations from the payload's JSON object; BadPayloadError (a ValueError) when it is not one."""
+    try:
+        return _read_observations(command, doc)
+    except BadPayloadError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        OverflowError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        RecursionError,
+    ) as exc:
+        raise BadPayloadError(str(exc) or type(exc).__name__) from None
+
+
+def _read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObservations:
     version = doc.get("payload_version")
     if version != PAYLOAD_VERSION:
         raise ValueError(f"payload_version {version!r}, expected {PAYLOAD_VERSION}")
