@@ -205,7 +205,9 @@ def _forwarding(pid: int) -> Iterator[list[int]]:
         with suppress(OSError):
             os.killpg(pid, number)
 
-    previous = {number: signal.signal(number, forward) for number in FORWARDED}
+    # A signal tvselect was started ignoring (`nohup`, a background job) stays ignored.
+    wanted = [number for number in FORWARDED if signal.getsignal(number) is not signal.SIG_IGN]
+    previous = {number: signal.signal(number, forward) for number in wanted}
     try:
         yield received
     finally:
