@@ -38,6 +38,7 @@ Exit status:
   3  no variant runs on this machine, or none your org has published (the answer still prints in full)
   4  the install failed (flox missing, or flox failed), or flox could not say what your org has published
   5  tvselect verify: a check failed
+  141  the reader of standard output went away (as for SIGPIPE)
 """
 
 app = typer.Typer(
