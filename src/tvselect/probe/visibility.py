@@ -92,7 +92,7 @@ def parse_visible_devices(value: str | None) -> VisibleDevices:
 
 def _resolve(entry: str, gpus: tuple[FoundGpu, ...]) -> tuple[FoundGpu | None, str]:
     """The GPU an entry of CUDA_VISIBLE_DEVICES names, or None and why not."""
-    if entry.isdigit():
+    if entry.isascii() and entry.isdigit() and len(entry) < 10:
         hits = [g for g in gpus if g.index == int(entry)]
     elif entry.startswith("MIG-GPU-"):
         parent = entry[4:].split("/")[0].lower()
