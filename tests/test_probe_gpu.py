@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -735,3 +736,17 @@ def test_no_tegra_or_pci_work_where_nvml_lists_a_gpu(tmp_path: Path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "True 1 []", done.stderr
+
+
+def test_nvidia_smi_that_floods_is_killed_at_the_cap(machine: Machine) -> None:
+    machine.nvml({"import_error": True})
+    machine.bin.mkdir(exist_ok=True)
+    smi = machine.bin / "nvidia-smi"
+    row = "0, NVIDIA H100 80GB HBM3, GPU-1, 9.0, 550.54.14, 81559, Disabled"
+    smi.write_text(f'#!/bin/sh\nexec {shutil.which("yes")} "{row}"\n')
+    smi.chmod(0o755)
+    started = time.monotonic()
+    facts = machine.probe(smi_timeout=30.0)
+    assert time.monotonic() - started < 10  # the cap, not the 30 s deadline, ended it
+    assert facts.gpus == ()
+    assert any("printed more than 1024 KiB" in note for note in facts.notes), facts.notes
