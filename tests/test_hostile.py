@@ -221,6 +221,10 @@ ROWS: dict[str, Case] = {
     # ---- wrong exit codes and tracebacks
     "stdout-closed": Case(("--json",), 2, "standard output is closed", wrap='"$@" >&-'),
     "stderr-closed": Case(("--json", "--gpu", "9.9"), 2, None, wrap='"$@" 2>&-'),
+    # A warning with stderr closed goes nowhere, never into the JSON on stdout.
+    "stderr-closed-warning": Case(
+        ("--json", "--cpuinfo", "{ivy}", "--gpu", "8.6"), 3, None, wrap='"$@" 2>&-', stdout_empty=False
+    ),
     "stdout-dev-full": Case(
         ("--json",), 2, "cannot write output: No space left on device", wrap='"$@" >/dev/full'
     ),
