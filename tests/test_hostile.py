@@ -79,7 +79,7 @@ def _make_env(tmp_path: Path) -> Env:
         (tmp_path / name).write_text(json.dumps(copy))
         env.values[name] = str(tmp_path / name)
     (tmp_path / "catalog-big-int").write_text(
-        json.dumps(catalog).replace('"schema_version": 1', '"x": ' + "9" * 5000)
+        json.dumps({"x": 1, **catalog}).replace('"x": 1', '"x": ' + "9" * 5000, 1)
     )
     env.values["catalog-big-int"] = str(tmp_path / "catalog-big-int")
     facts = _facts(env.values["ivy"])
