@@ -104,8 +104,9 @@ class _Checker:
 
     def needs(self, entry: dict[str, Any], where: str) -> frozenset[str]:
         needs = frozenset(self.strings(entry, "needs", where))
-        if not needs:
-            # An ISA that needs nothing would be chosen for every CPU of its arch, however old.
+        if not needs and self.strings(entry, "flags", where):
+            # Compile flags that need no CPU feature would make the build run on every CPU of its
+            # arch, however old; only a build without such flags (a baseline) needs nothing.
             raise self.fail(where, "field 'needs' is empty; list the CPU features its compile flags require")
         return needs
 
