@@ -27,6 +27,10 @@ BOUND = 15.0  # seconds: every row ends well within this, hung children included
 
 FLOX = """#!/bin/sh
 echo "$*" >> "{log}"
+if [ "$1" = show ]; then  # what the org has published, as flox 1.14.1 answers
+  printf '%s - fake package\\nLatest:  %s@0.24.0\\n\\nOther versions:\\n    %s@0.24.0\\n' "$2" "$2" "$2"
+  exit 0
+fi
 case "$FAKE_FLOX" in
   hang) echo $$ > "{log}.pid"; sleep 300 ;;
   flood) yes "flox output flood" ;;

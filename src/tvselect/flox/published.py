@@ -158,7 +158,7 @@ def flox_versions(
     FloxQueryError (exit 4), with flox's own words, when flox is not logged in, cannot reach its
     catalog, hangs past `timeout` seconds, fails otherwise or answers what tvselect cannot read.
     """
-    from tvselect.base.children import Finished, NotStarted, TimedOut, run_bounded
+    from tvselect.base.children import Finished, Flooded, NotStarted, TimedOut, run_bounded
 
     pkg_path = f"{org}/{package}"
     outcome = run_bounded([flox, "show", pkg_path], environ, timeout)
@@ -168,6 +168,12 @@ def flox_versions(
         raise FloxQueryError(
             f"'flox show {pkg_path}' did not answer within {timeout:g} s and was stopped; "
             "nothing was installed (TVSELECT_FLOX_TIMEOUT sets the limit)"
+        )
+    if isinstance(outcome, Flooded):
+        first = _first_line(_text(outcome.stdout or outcome.stderr))
+        raise FloxQueryError(
+            f"'flox show {pkg_path}' answered something tvselect cannot read: {first!r} (more than "
+            f"{outcome.limit // (1024 * 1024)} MiB; it was stopped)"
         )
     assert isinstance(outcome, Finished)
     out, err = _text(outcome.stdout), _text(outcome.stderr)
@@ -193,7 +199,8 @@ def _failed(pkg_path: str, status: int, err: str) -> None:
         return
     if any(mark in lowered for mark in _NO_NETWORK):
         raise FloxQueryError(f"flox could not reach its catalog to ask about {pkg_path} ({words})")
-    raise FloxQueryError(f"'flox show {pkg_path}' failed with exit status {status} ({words})")
+    how = f"was killed by signal {-status}" if status < 0 else f"failed with exit status {status}"
+    raise FloxQueryError(f"'flox show {pkg_path}' {how} ({words})")
 
 
 def _text(data: bytes) -> str:
