@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable
 from typing import Any
 
-from tvselect.base.atomicfile import replace_file
+from tvselect.base.atomicfile import absolute, replace_file
 from tvselect.errors import BadInputError
 
 ASSIGNMENT_KIND = "tvselect.assignment"
@@ -26,7 +26,7 @@ def check_assign_target(path: str) -> None:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        directory = os.path.dirname(os.path.abspath(path))
+        directory = os.path.dirname(absolute(path, "--assign"))
         if not os.path.isdir(directory):
             raise BadInputError(f"--assign {path}: the directory {directory} does not exist") from None
         return
