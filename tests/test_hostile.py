@@ -168,6 +168,16 @@ ROWS: dict[str, Case] = {
     "nfd-dev-full": Case(("--nfd", "/dev/full"), 2, "/dev/full: not a regular file"),
     "nfd-foreign-0600": Case(("--nfd", "{foreign}"), 2, "refusing to replace it", untouched=("foreign",)),
     "nfd-fifo": Case(("--nfd", "{fifo}"), 2, "not a regular file", untouched=("fifo",)),
+    # The other file tvselect writes, plan --assign, follows the same rule.
+    "assign-foreign-file": Case(
+        ("plan", "--cover", "--assign", "{precious}", "{facts}"),
+        2,
+        "tvselect did not write it",
+        untouched=("precious",),
+    ),
+    "assign-fifo": Case(
+        ("plan", "--cover", "--assign", "{fifo}", "{facts}"), 2, "not a regular file", untouched=("fifo",)
+    ),
     "install-then-bad-nfd": Case(
         ("--install", "--org", "acme", "--nfd", "/nonexistent-dir/x"), 2, "no such directory"
     ),
