@@ -17,7 +17,7 @@ import time
 
 from tvselect.base.capability import Capability
 from tvselect.catalog.model import load_catalog
-from tvselect.engine.decision import NO_MATCH, WORKLOADS, Options, select
+from tvselect.engine.decision import NO_MATCH, Options, select
 from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 
 AVX = {"avx", "sse4_2", "lm"}
@@ -36,7 +36,9 @@ CPUS = [
 DRIVERS = [None, "535.104.05", "550.54.14", "570.86.10", "580.65.06"]
 
 
-def facts_set(count: int, caps: list[Capability], seed: int = 7) -> list[tuple[Facts, Options]]:
+def facts_set(
+    count: int, caps: list[Capability], workloads: list[str], seed: int = 7
+) -> list[tuple[Facts, Options]]:
     rng = random.Random(seed)
     out = []
     for _ in range(count):
@@ -45,7 +47,7 @@ def facts_set(count: int, caps: list[Capability], seed: int = 7) -> list[tuple[F
         kinds = [rng.choice(caps)] + ([rng.choice(caps)] if count > 1 and rng.random() < 0.1 else [])
         devices = tuple(Gpu(i, "g", None, kinds[i % len(kinds)], None, None) for i in range(count))
         gpu = GpuFacts("simulated", devices, (), rng.choice(DRIVERS), None, None if devices else "none")
-        options = Options(workload=rng.choice(WORKLOADS), cpu_only=rng.random() < 0.1)
+        options = Options(workload=rng.choice(workloads), cpu_only=rng.random() < 0.1)
         out.append((Facts(CpuFacts(arch, None, None, frozenset(features), "bench"), gpu), options))
     return out
 
@@ -58,7 +60,7 @@ def main() -> int:
     count, runs = (1_000, 1) if args.quick else (args.decisions, 5)
     catalog = load_catalog()
     caps = sorted({a.capability for a in catalog.gpu_archs.values()} | {(7, 0), (8, 7), (3, 7)})
-    work = facts_set(count, caps)
+    work = facts_set(count, caps, list(catalog.workloads))
     best = float("inf")
     misses = 0
     for _ in range(runs):

@@ -18,12 +18,12 @@ from tvselect.engine.decision import (
     NOT_CONSIDERED,
     OK,
     RUNS,
-    WORKLOADS,
     Decision,
     Options,
     cubin_runs_on,
     select,
 )
+from tvselect.engine.rank import Ranking
 from tvselect.engine.reasons import Reason, render
 from tvselect.errors import BadInputError
 from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
@@ -411,7 +411,7 @@ def facts_strategy(draw: st.DrawFn) -> Facts:
 
 options_strategy = st.builds(
     Options,
-    workload=st.sampled_from(WORKLOADS),
+    workload=st.sampled_from(sorted(PROPERTY_CATALOG.workloads)),
     branch=st.sampled_from([None, *PROPERTY_CATALOG.branches]),
     cpu_only=st.booleans(),
 )
@@ -493,3 +493,77 @@ def test_property_explanation_agrees_with_choice_and_renders(facts: Facts, optio
             assert verdict.reasons and all("{" not in r.text for r in verdict.reasons)
     for item in (*decision.reasons, *decision.warnings, *(a.reason for a in decision.alternatives)):
         assert "{" not in item.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(facts=facts_strategy(), options=options_strategy)
+def test_property_fast_path_equals_plain_sort_over_verdicts(facts: Facts, options: Options) -> None:
+    decision = select(facts, PROPERTY_CATALOG, options)
+    ranking = Ranking(PROPERTY_CATALOG, options, facts.cpu.arch)
+    runnable = [v for v in decision.verdicts if v.status in (CHOSEN, RUNS)]
+    plain = sorted(runnable, key=lambda v: ranking.key(v.variant, v.gpu_match))
+    if not plain:
+        assert decision.variant is None
+        return
+    assert decision.variant == plain[0].variant
+    assert decision.gpu_match == plain[0].gpu_match
+    shown = [a.variant for a in decision.alternatives]
+    assert shown == [v.variant for v in plain[1 : 1 + len(shown)]]
+
+
+# ---- drift between the choice and its explanation ---------------------------------------
+
+GPU_PRESENT = ("this GPU", "the GPU (", "GPU 0", "every GPU")
+NO_GPU = GpuFacts("none", (), (), None, None, "no NVIDIA driver")
+UNREAD_CPU = CpuFacts("x86_64", None, None, frozenset(), "py-cpuinfo", "the CPU could not be read")
+
+
+def with_needs(catalog: Catalog, isa: str, needs: frozenset[str]) -> Catalog:
+    """The catalog with one ISA needing other features (built directly: the loader may refuse it)."""
+    isas = dict(catalog.isas)
+    isas[isa] = isas[isa]._replace(needs=needs)
+    return catalog._replace(isas=isas)
+
+
+def without_cpu_builds_of(catalog: Catalog, isa: str) -> Catalog:
+    return catalog.with_variants(
+        tuple(v for v in catalog.variants if not (v.gpu_arch is None and v.cpu_isa == isa))
+    )
+
+
+DRIFT_CASES = [
+    ("empty-needs-unknown-cpu", lambda c: with_needs(c, "avx2", frozenset()), UNREAD_CPU, False),
+    ("empty-needs-unknown-cpu-only", lambda c: with_needs(c, "avx2", frozenset()), UNREAD_CPU, True),
+    (
+        "needs-a-feature-the-facts-do-not-know",
+        lambda c: with_needs(c, "avx512", c.isas["avx512"].needs | {"made_up_feature"}),
+        cpu(AVX512),
+        False,
+    ),
+    ("no-cpu-build-of-the-workload-isa", lambda c: without_cpu_builds_of(c, "avx512"), cpu(AVX512), False),
+]
+
+
+@pytest.mark.parametrize("name,change,facts_cpu,cpu_only", DRIFT_CASES, ids=[c[0] for c in DRIFT_CASES])
+def test_drift_chooses_nothing_that_needs_an_unknown_feature_nor_speaks_of_a_gpu(
+    catalog: Catalog, name: str, change: object, facts_cpu: CpuFacts, cpu_only: bool
+) -> None:
+    drifted = change(catalog)  # type: ignore[operator]
+    decision = select(Facts(facts_cpu, NO_GPU), drifted, Options(cpu_only=cpu_only))
+    if decision.variant is not None:
+        needs = drifted.isas[decision.variant.cpu_isa].needs
+        assert needs and needs <= facts_cpu.features
+    for verdict in decision.verdicts:
+        if verdict.status in (CHOSEN, RUNS):
+            assert drifted.isas[verdict.variant.cpu_isa].needs <= facts_cpu.features
+    said = [
+        r.text for r in (*decision.reasons, *decision.warnings, *(a.reason for a in decision.alternatives))
+    ]
+    # "no usable GPU" is true; anything that speaks of a GPU as present is not.
+    assert said and not [t for t in said for gpu in GPU_PRESENT if gpu in t], said
+
+
+def test_drift_unread_cpu_says_so(catalog: Catalog) -> None:
+    decision = select(Facts(UNREAD_CPU, NO_GPU), with_needs(catalog, "avx2", frozenset()), Options())
+    assert decision.status == NO_MATCH
+    assert {r.code for r in decision.reasons} == {"cpu-unknown"}

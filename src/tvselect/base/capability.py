@@ -38,8 +38,9 @@ MAX_VERSION_DIGITS = 12
 def parse_version(text: str) -> tuple[int, ...] | None:
     """`550.54.14` -> (550, 54, 14); None when the text is not dotted integers of at most 12 digits."""
     parts = text.strip().split(".")
-    if len(parts) > MAX_VERSION_DIGITS or not all(
-        _ascii_digits(part) and len(part) <= MAX_VERSION_DIGITS for part in parts
-    ):
+    if len(parts) > MAX_VERSION_DIGITS:
         return None
-    return tuple(int(part) for part in parts)
+    for part in parts:
+        if not (part.isascii() and part.isdigit() and len(part) <= MAX_VERSION_DIGITS):
+            return None
+    return tuple(map(int, parts))

@@ -39,13 +39,13 @@ TEMPLATES: dict[str, str] = {
     "exact-held-back": "the exact {sm} build is on branch {branch}, which needs NVIDIA driver {need} or newer; this machine has {have}",
     "workload-isa-missing": "no {missing} on this CPU: {label} build instead",
     "workload-isa-unbuilt": "no {better} build for this GPU on branch {branch}: {label} build instead",
+    "workload-isa-unbuilt-cpu": "no {better} CPU-only build on branch {branch}: {label} build instead",
     # when nothing runs
     "no-build-for-capability": "no build exists for compute capability {cap}; the seed's Extending the Matrix section says how to add one",
     "no-build-for-tegra": "no build exists for compute capability {cap} (Tegra runs only exact builds); the build-torchvision README's Extending the Matrix section says how to add one",
     "no-common-variant": "no single variant runs on all GPUs ({caps}); each GPU's own variant is listed among the alternatives",
     "cpu-arch-unknown": "the CPU could not be identified ({why}), so no build can be shown to run",
     "no-variant-for-arch": "no variant exists for {arch} CPUs (builds exist for x86_64 and aarch64 only)",
-    "near-miss": "{package}: {why}",
     # alternatives
     "alt-cpu-only": "the CPU-only build that runs here (pass --cpu-only to choose it)",
     "alt-other-branch": "runs here, on branch {branch}, which was not asked for",
@@ -94,4 +94,4 @@ class Reason(NamedTuple):
 
 def reason(code: str, **params: object) -> Reason:
     """Make a Reason; parameters are turned into strings."""
-    return Reason(code, tuple((k, str(v)) for k, v in params.items()))
+    return Reason(code, tuple(zip(params, map(str, params.values()), strict=True)))

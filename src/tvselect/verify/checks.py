@@ -18,7 +18,8 @@ from typing import Any
 
 from tvselect.base.capability import Capability, format_capability, parse_version
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Decision, cubin_runs_on
+from tvselect.engine.decision import Decision
+from tvselect.engine.rules import cubin_runs_on
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Facts, Gpu
 from tvselect.verify.payload import PAYLOAD_VERSION, STAGE_MARK
