@@ -34,12 +34,6 @@ class CatalogError(BadInputError):
     """The variant catalog is missing, truncated or inconsistent."""
 
 
-class ProbeError(TvselectError):
-    """A probe failed in a way that leaves no fact to report (rare: most give 'unknown')."""
-
-    exit_code = ExitCode.UNEXPECTED
-
-
 class InstallError(TvselectError):
     """flox could not be started, or it failed."""
 

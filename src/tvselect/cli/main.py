@@ -62,13 +62,18 @@ WorkloadOpt = Annotated[
     str,
     typer.Option(
         "--workload",
-        metavar="[general|bf16-training|int8-inference]",
-        help="What the machine will run; orders the CPU builds.",
+        metavar="WORKLOAD",
+        help="What the machine will run, a workload of the catalog (a wrong name lists them); "
+        "orders the CPU builds.",
     ),
 ]
 BranchOpt = Annotated[
     str,
-    typer.Option("--branch", metavar="[auto|main|cuda-12_9|cuda-13_0]", help="Consider only this branch."),
+    typer.Option(
+        "--branch",
+        metavar="BRANCH",
+        help="Consider only this branch of the catalog ('auto': all); 'tvselect list' shows them.",
+    ),
 ]
 CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-only builds even with GPUs.")]
 JsonOpt = Annotated[
