@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tvselect.facts.model import Facts, Gpu, GpuFacts, to_document
+from tvselect.facts.document import to_document
+from tvselect.facts.model import Facts, Gpu, GpuFacts
 from tvselect.probe.cpu import read_cpuinfo_file
 
 CPUINFO = Path(
@@ -130,7 +131,7 @@ def _published_set(templates: list[dict[str, object]]) -> tuple[set[str], list[s
     """20 published packages, and the package names `--missing` must list for the fleet."""
     from tvselect.catalog.model import load_catalog
     from tvselect.engine.decision import Options, runnable_ranked
-    from tvselect.facts.model import from_document
+    from tvselect.facts.document import from_document
 
     catalog = load_catalog(None)
     ranked = [runnable_ranked(from_document(t, "bench"), catalog, Options()) for t in templates]

@@ -16,7 +16,8 @@ from machines import CPUINFO_DIR
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
-from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts, to_document
+from tvselect.facts.document import to_document
+from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
 from tvselect.fleet.documents import Entry, expand_paths, read_entries
 from tvselect.fleet.plan import machine_kind, plan, plan_document
 from tvselect.render.progress import with_progress

@@ -696,7 +696,8 @@ MIG_SPARSE = ["MIG-11111111-1d3a-5b8e-9c4d-2f6a7b8c9d0e", None, "MIG-33333333-1d
 def test_mig_devices_listed_under_their_gpu(
     machine: Machine, visible: str | None, indices: list[int]
 ) -> None:
-    from tvselect.facts.model import CpuFacts, Facts, from_document, to_document
+    from tvselect.facts.document import from_document, to_document
+    from tvselect.facts.model import CpuFacts, Facts
 
     # Slot 1 is empty: real NVML answers NOT_FOUND there and the probe goes on to slot 2.
     machine.nvml({"gpus": [gpu(H100), gpu(A100, mig=1, mig_uuids=MIG_SPARSE)]})

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from tvselect.catalog.model import Catalog, parse_catalog
 from tvselect.errors import BadInputError
+from tvselect.facts.document import load_facts
 from tvselect.facts.model import CpuFacts, Facts
 from tvselect.fleet.documents import Entry, read_entries
 from tvselect.probe.cpu import parse_cpuinfo, read_cpuinfo_file
 from tvselect.probe.gpu import Found, parse_nvidia_smi
-from tvselect.probe.simulate import load_facts
 from tvselect.verify.checks import RawObservations, observations_from_line
 
 FIXTURE = Path(__file__).parent / "fixtures" / "h100-nvml-probe.json"

@@ -12,9 +12,10 @@ import pytest
 
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.errors import BadInputError
-from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts, to_document
+from tvselect.facts.document import MAX_FACTS_BYTES, load_facts, to_document
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.probe import gather_facts
-from tvselect.probe.simulate import MAX_FACTS_BYTES, load_facts, simulated_gpus
+from tvselect.probe.simulate import simulated_gpus
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
 
@@ -166,6 +167,16 @@ BAD_FACTS: list[tuple[str, bytes | None, str]] = [
         "missing field 'gpu'",
     ),
     ("excluded-not-a-list", _doc(gpu={**to_document(FACTS)["gpu"], "excluded": 5}), "facts document"),
+    (
+        "driver-not-a-version",
+        _doc(gpu={**to_document(FACTS)["gpu"], "driver_version": "abc"}),
+        "field 'gpu.driver_version' is 'abc', not an NVIDIA driver version like 550.54.14",
+    ),
+    (
+        "cuda-driver-negative",
+        _doc(gpu={**to_document(FACTS)["gpu"], "cuda_driver_version": "-1"}),
+        "field 'gpu.cuda_driver_version' is '-1', not a CUDA version like 12.9",
+    ),
 ]
 
 
@@ -244,3 +255,56 @@ def test_gather_bad_driver_fails_before_probing(catalog: Catalog) -> None:
 def test_gather_bad_cpuinfo(catalog: Catalog, tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match=r"--cpuinfo .*: cannot be read"):
         _gather(catalog, cpuinfo=str(tmp_path / "absent"), gpus=["8.6"])
+
+
+# ------------------------------------------------ the command line's checks on facts documents
+
+UNKNOWN_CAPABILITY = _doc(
+    gpu={
+        **to_document(FACTS)["gpu"],
+        "devices": [{**to_document(FACTS)["gpu"]["devices"][0], "compute_capability": "9.9"}],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--gpu", "9.9"), ("--facts", "{facts}"), ("--facts", "-")],
+    ids=["gpu-option", "facts-file", "facts-stdin"],
+)
+def test_unknown_capability_is_an_error_from_option_and_document(
+    tmp_path: Path, args: tuple[str, str]
+) -> None:
+    from cli_helpers import run
+
+    from tvselect.errors import ExitCode
+
+    path = tmp_path / "facts.json"
+    path.write_bytes(UNKNOWN_CAPABILITY)
+    done = run("--json", *(a.format(facts=path) for a in args), stdin=UNKNOWN_CAPABILITY.decode())
+    assert done.code == ExitCode.BAD_INPUT, done.stderr
+    assert done.stdout == ""
+    assert "no GPU has compute capability 9.9 (known: " in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_capability_in_a_fleet_is_an_invalid_document(tmp_path: Path) -> None:
+    from tvselect.app.inputs import Choice
+    from tvselect.app.plan import PlanRequest, plan_fleet
+
+    good, bad = tmp_path / "a.json", tmp_path / "b.json"
+    good.write_bytes(GOOD)
+    bad.write_bytes(UNKNOWN_CAPABILITY)
+    skipped: list[str] = []
+    result = plan_fleet(
+        PlanRequest((str(tmp_path),), Choice()),
+        io.StringIO(""),
+        lambda e: e,
+        lambda i: skipped.append(i.error),
+    )
+    assert result.totals.hosts == 1 and result.totals.invalid == 1
+    assert skipped == [
+        "field 'gpu.devices[0].compute_capability' is '9.9': no GPU has compute capability 9.9 (known: "
+        + ", ".join(f"{a}.{b}" for a, b in sorted(load_catalog().known_capabilities))
+        + ")"
+    ]

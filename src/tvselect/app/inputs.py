@@ -83,7 +83,7 @@ def facts_of(catalog: Catalog, machine: MachineInputs, environ: Mapping[str, str
     """The facts the engine decides from: probed, simulated or read from a facts document."""
     from tvselect.probe import gather_facts
 
-    return gather_facts(
+    facts = gather_facts(
         catalog,
         cpuinfo=machine.cpuinfo,
         gpus=machine.gpus,
@@ -92,3 +92,9 @@ def facts_of(catalog: Catalog, machine: MachineInputs, environ: Mapping[str, str
         environ=environ,
         stdin=stdin,
     )
+    if machine.facts_path is not None:
+        from tvselect.facts.document import check_known_capabilities
+
+        source = "standard input" if machine.facts_path == "-" else machine.facts_path
+        check_known_capabilities(facts, catalog.known_capabilities, source)
+    return facts

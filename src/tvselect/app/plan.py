@@ -9,6 +9,7 @@ from tvselect.app.inputs import Choice, load, options_of
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
+    from tvselect.base.capability import Capability
     from tvselect.catalog.model import Catalog, Variant
     from tvselect.fleet.documents import Entry
     from tvselect.fleet.plan import InvalidDocument, Plan, Published
@@ -45,6 +46,22 @@ def check_plan_request(request: PlanRequest) -> None:
         raise BadInputError("--available - and the facts documents cannot both read standard input")
 
 
+def checked(entries: Iterable[Entry], known: frozenset[Capability]) -> Iterator[Entry]:
+    """The entries, each document's GPUs checked against the catalog's capabilities as `--gpu` is."""
+    from dataclasses import replace
+
+    from tvselect.facts.document import check_known_capabilities
+
+    for entry in entries:
+        if entry.facts is not None:
+            where = f"{entry.source}:{entry.line}"
+            try:
+                check_known_capabilities(entry.facts, known, where)
+            except BadInputError as exc:
+                entry = replace(entry, facts=None, error=str(exc).removeprefix(f"facts document {where}: "))
+        yield entry
+
+
 def plan_fleet(
     request: PlanRequest,
     stdin: TextIO,
@@ -69,7 +86,8 @@ def plan_fleet(
     if not files:
         raise BadInputError(f"no *.json or *.jsonl file in {', '.join(request.paths)}")
     published = _published(request, available, catalog, environ or {}, warn)
-    result = plan(progress(read_entries(files, stdin)), catalog, options, published)
+    entries = checked(read_entries(files, stdin), catalog.known_capabilities)
+    result = plan(progress(entries), catalog, options, published)
     for bad in result.invalid:
         skipped(bad)
     if result.totals.hosts == 0:

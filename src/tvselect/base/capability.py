@@ -31,6 +31,14 @@ def format_capability(cap: Capability) -> str:
     return f"{cap[0]}.{cap[1]}"
 
 
+def unknown_capability(cap: Capability, known: frozenset[Capability]) -> str | None:
+    """None when `cap` is in `known`; else the words saying so, the same for `--gpu` and documents."""
+    if cap in known:
+        return None
+    shown = ", ".join(format_capability(c) for c in sorted(known))
+    return f"no GPU has compute capability {format_capability(cap)} (known: {shown})"
+
+
 MAX_VERSION_DIGITS = 12
 """The most digits a version part may have (driver 580.95.05 has three): longer is not a version."""
 

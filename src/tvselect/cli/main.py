@@ -313,7 +313,7 @@ def probe(
     catalog = load(catalog_path)
     facts = facts_of(catalog, _machine(cpuinfo, gpu, driver, facts_path), os.environ, sys.stdin)
     if json_:
-        from tvselect.facts.model import to_document
+        from tvselect.facts.document import to_document
 
         print_json(to_document(facts))
     else:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, TextIO, TypeVar
 
 from tvselect.errors import BadInputError
-from tvselect.facts.model import ExcludedGpu, Facts, Gpu, from_document
+from tvselect.facts.document import from_document
+from tvselect.facts.model import ExcludedGpu, Facts, Gpu
 
 STDIN = "-"
 SUFFIXES = (".json", ".jsonl")

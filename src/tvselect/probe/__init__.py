@@ -44,7 +44,7 @@ def gather_facts(
         given = [name for name, used in options if used]
         if given:
             raise BadInputError(f"--facts cannot be combined with {', '.join(given)}")
-        from tvselect.probe.simulate import load_facts
+        from tvselect.facts.document import load_facts
 
         return load_facts(facts_path, stdin)
 

@@ -1,18 +1,18 @@
-"""Facts of another machine, given on the command line (`--gpu`, `--driver`) or as a facts document."""
+"""Facts of another machine, given on the command line (`--gpu`, `--driver`); facts documents are
+read by `tvselect.facts.document`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from tvselect.base.capability import format_capability, parse_capability, parse_version
+from tvselect.base.capability import format_capability, parse_capability, parse_version, unknown_capability
 from tvselect.errors import BadInputError
-from tvselect.facts.model import Facts, Gpu, GpuFacts
+from tvselect.facts.model import Gpu, GpuFacts
 
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
 
-MAX_FACTS_BYTES = 16 * 1024 * 1024
 MAX_GPUS = 64
 """The most `--gpu` values taken: more is a mistake, and each costs memory in `--explain`."""
 _FORMS = "write it like 8.6, sm_86, sm86 or 86"
@@ -58,11 +58,9 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
         if cap is None:
             hint = "; give --gpu once per GPU" if "," in value else ""
             raise BadInputError(f"--gpu '{value}': not a compute capability; {_FORMS}, or none{hint}")
-        if cap not in catalog.known_capabilities:
-            known = ", ".join(format_capability(c) for c in sorted(catalog.known_capabilities))
-            raise BadInputError(
-                f"--gpu '{value}': no GPU has compute capability {format_capability(cap)} (known: {known})"
-            )
+        problem = unknown_capability(cap, catalog.known_capabilities)
+        if problem is not None:
+            raise BadInputError(f"--gpu '{value}': {problem}")
         gpus.append(
             Gpu(
                 index=index,
@@ -82,29 +80,3 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
         unavailable_reason=None,
         notes=("simulated: " + " ".join(f"--gpu {v}" for v in values),),
     )
-
-
-def load_facts(path: str, stdin: TextIO) -> Facts:
-    """The facts document at `path` (`-`: standard input), as `tvselect probe --json` prints it.
-
-    BadInputError with a one-line message for anything that is not such a document.
-    """
-    source = "standard input" if path == "-" else path
-    data = _read(path, stdin, source)
-    from tvselect.base.textfile import decode_text, load_json
-
-    label = f"facts document {source}"
-    doc = load_json(decode_text(data, label, "JSON"), label)
-    from tvselect.facts.model import from_document
-
-    try:
-        return from_document(doc, source)
-    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
-        # from_document names the field for the mistakes it knows; this catches the rest.
-        raise BadInputError(f"facts document {source}: malformed ({exc})") from None
-
-
-def _read(path: str, stdin: TextIO, source: str) -> bytes:
-    from tvselect.base.textfile import read_user_file
-
-    return read_user_file(path, f"facts document {source}", MAX_FACTS_BYTES, stdin)

@@ -8,7 +8,7 @@ from tvselect import __version__
 from tvselect.app.choose import Report
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.reasons import Reason
-from tvselect.facts.model import to_document
+from tvselect.facts.document import to_document
 
 SCHEMA_VERSION = 1
 

@@ -1055,7 +1055,7 @@ def _python_of(command: Sequence[str]) -> str:
 def verify_document(result: VerifyResult) -> dict[str, Any]:
     """The JSON object `tvselect verify --json` prints (schema version 1)."""
     from tvselect import __version__
-    from tvselect.facts.model import to_document
+    from tvselect.facts.document import to_document
 
     failure = result.failure
     match = result.match
