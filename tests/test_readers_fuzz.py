@@ -25,7 +25,7 @@ from tvselect.facts.model import CpuFacts, Facts
 from tvselect.fleet.documents import Entry, read_entries
 from tvselect.probe.cpu import parse_cpuinfo, read_cpuinfo_file
 from tvselect.probe.gpu import Found, parse_nvidia_smi
-from tvselect.verify.checks import RawObservations, observations_from_line
+from tvselect.verify.observations import RawObservations, observations_from_line
 
 FIXTURE = Path(__file__).parent / "fixtures" / "h100-nvml-probe.json"
 FACTS_DOC: dict[str, Any] = json.loads(FIXTURE.read_text())

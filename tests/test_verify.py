@@ -18,17 +18,11 @@ from fakeenv import GOOD_H100, catalog_for_this_python, write_fake_flox, write_f
 from machines import CPUINFO_DIR
 
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
-from tvselect.verify.checks import (
-    ERROR,
-    WARNING,
-    ArchEntry,
-    PayloadFailure,
-    arch_runs_on,
-    judge,
-    parse_arch,
-    read_observations,
-    release,
-)
+from tvselect.verify.checks import judge
+from tvselect.verify.machine import arch_runs_on
+from tvselect.verify.observations import ArchEntry, parse_arch, read_observations, release
+from tvselect.verify.run import PayloadFailure
+from tvselect.verify.verdict import ERROR, WARNING
 
 CPUINFO = CPUINFO_DIR
 ZEN4 = CPUINFO / "linux-rocky8.5-zen4.txt"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tvselect.engine.reasons import Reason
     from tvselect.facts.model import Facts
     from tvselect.flox.install import InstallPlan, InstallResult
-    from tvselect.verify.checks import VerifyResult
+    from tvselect.verify.verdict import VerifyResult
 
 
 class ChooseRequest(NamedTuple):
@@ -235,7 +235,8 @@ def _published_reasons(
 def _verify_installed(
     directory: str | None, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
 ) -> VerifyResult:
-    from tvselect.verify.checks import DEFAULT_TIMEOUT, flox_command, judge, run_payload
+    from tvselect.verify.checks import judge
+    from tvselect.verify.run import DEFAULT_TIMEOUT, flox_command, run_payload
 
     observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=environ)
     return judge(observed, facts, catalog, decision)

@@ -9,7 +9,7 @@ from tvselect.app.inputs import Choice, MachineInputs, facts_of, load, options_o
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
-    from tvselect.verify.checks import VerifyResult
+    from tvselect.verify.verdict import VerifyResult
 
 
 class VerifyRequest(NamedTuple):
@@ -31,7 +31,8 @@ def verify(request: VerifyRequest, environ: Mapping[str, str], stdin: TextIO) ->
     """Run the payload in the interpreter and judge what it saw against the engine's decision."""
     from tvselect.base.children import check_timeout
     from tvselect.engine.decision import select
-    from tvselect.verify.checks import judge, python_command, run_payload
+    from tvselect.verify.checks import judge
+    from tvselect.verify.run import python_command, run_payload
 
     check_timeout(request.timeout, "--timeout")
     if not request.python.strip():

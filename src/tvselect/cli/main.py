@@ -413,7 +413,7 @@ def verify(
     )
     result = run_verify(request, os.environ, sys.stdin)
     if json_:
-        from tvselect.verify.checks import verify_document
+        from tvselect.verify.document import verify_document
 
         print_json(verify_document(result))
     else:

@@ -99,7 +99,7 @@ def report_document(report: Report) -> dict[str, Any]:
             "error": result.error,
         }
     if report.verification is not None:
-        from tvselect.verify.checks import verify_document
+        from tvselect.verify.document import verify_document
 
         doc["verification"] = verify_document(report.verification)
     if report.explain:

@@ -18,7 +18,7 @@ from tvselect.flox.install import ORG_PLACEHOLDER
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from tvselect.verify.checks import VerifyResult
+    from tvselect.verify.verdict import VerifyResult
 
 
 def _console() -> Console:
@@ -249,7 +249,7 @@ _MARKS = {"ok": "[green]✓[/]", "error": "[bold red]✗[/]", "warning": "[yello
 
 
 def _print_checklist(console: Console, result: VerifyResult) -> None:
-    from tvselect.verify.checks import WARNING
+    from tvselect.verify.verdict import WARNING
 
     console.print(f"[bold]Verify[/]  {escape(result.python)}")
     for check in result.checks:

@@ -1,0 +1,301 @@
+"""Judging the installed build against the machine with the engine's rules: its GPU code (the
+engine's GPU compatibility rule), the driver (the catalog's minimums) and its CPU kernels (the
+catalog's ISAs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tvselect.base.capability import Capability, format_capability, parse_version
+from tvselect.catalog.model import Catalog
+from tvselect.engine.rules import cubin_runs_on
+from tvselect.facts.model import Facts
+from tvselect.verify.observations import ArchEntry, RawObservations, parse_arch, release
+from tvselect.verify.verdict import ERROR, WARNING, Check
+
+# torch.backends.cpu.get_cpu_capability() on x86_64, best first: the kernel sets ATen
+# dispatches to at run time (not the ISA the build was compiled for, which torch does not
+# report). Each is the catalog ISA whose label it is, written without the dash (AVX-512).
+TORCH_X86_CAPABILITIES: tuple[str, ...] = ("AVX512", "AVX2")
+EXPECTED_MATMUL: tuple[tuple[float, ...], ...] = ((7.0, 10.0), (15.0, 22.0))
+
+
+def capability_isas(catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """(torch CPU capability, catalog ISA name) for each capability the catalog has an ISA for, best first."""
+    by_label = {
+        isa.label.replace("-", "").upper(): name for name, isa in catalog.isas.items() if isa.arch == "x86_64"
+    }
+    return tuple((cap, by_label[cap]) for cap in TORCH_X86_CAPABILITIES if cap in by_label)
+
+
+def min_driver(catalog: Catalog, cuda_major: int) -> str | None:
+    """The catalog's lowest driver minimum for builds with this CUDA major, as written there."""
+    minimums = [
+        (v.min_driver, v.min_driver_text)
+        for v in catalog.cuda_examples
+        if v.cuda_major == cuda_major and v.min_driver is not None and v.min_driver_text is not None
+    ]
+    return min(minimums)[1] if minimums else None
+
+
+_REASON_WORDS: Mapping[str, str] = {
+    "gpu-major-differs": "a cubin never runs across major versions",
+    "gpu-minor-too-new": "its minor version is newer than the GPU's",
+    "gpu-tegra-exact": "Tegra GPUs run only code for their exact capability",
+    "arch-specific": "architecture-specific ('a') code runs only on exactly that capability",
+    "ptx-too-new": "PTX is compiled only for GPUs of its capability or newer",
+    "ptx-family": "family PTX ('f') runs only within its major version",
+}
+
+
+def arch_runs_on(entry: ArchEntry, gpu: Capability, tegra: frozenset[Capability]) -> str | None:
+    """None when code of `entry` runs on a GPU of capability `gpu`; else a reason code.
+
+    Cubins (`sm_`) follow the engine's `cubin_runs_on`; an `a` cubin also needs the exact
+    capability, and an `f` (family) cubin is what `cubin_runs_on` describes already.
+    PTX (`compute_XY`) is JIT-compiled by the driver for any GPU of capability >= X.Y
+    (`a`: exactly X.Y; `f`: X.Y and newer of the same major).
+    """
+    cap = entry.capability
+    if not entry.ptx:
+        code = cubin_runs_on(cap, gpu, tegra)
+        if code is None and entry.suffix == "a" and cap != gpu:
+            return "arch-specific"
+        return code
+    if entry.suffix == "a" and cap != gpu:
+        return "arch-specific"
+    if entry.suffix == "f" and cap[0] != gpu[0]:
+        return "ptx-family"
+    return None if gpu >= cap else "ptx-too-new"
+
+
+def arch_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
+    if obs.cuda_built_with is None or not obs.cuda_available or obs.arch_list is None:
+        return []
+    tegra = catalog.tegra_capabilities
+    entries = [e for e in (parse_arch(a) for a in obs.arch_list) if e is not None]
+    listed = ", ".join(obs.arch_list) or "empty"
+    checks = []
+    for gpu in facts.gpu.gpus:
+        cap, name = gpu.capability, f"gpu-arch[{gpu.index}]"
+        label = f"GPU {gpu.index} {gpu.name} ({format_capability(cap)})"
+        running = [e for e in entries if arch_runs_on(e, cap, tegra) is None]
+        exact = [e for e in running if not e.ptx and e.capability == cap]
+        cubins = [e for e in running if not e.ptx]
+        if exact:
+            checks.append(
+                Check(name, True, ERROR, f"{label}: torch carries {exact[0].text} code, an exact match")
+            )
+        elif cubins:
+            best = max(cubins, key=lambda e: e.capability)
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    WARNING,
+                    f"{label}: no sm_{cap[0]}{cap[1]} code; {best.text} code runs on it "
+                    "by binary compatibility "
+                    "(same major, lower minor), but an exact build may be faster",
+                )
+            )
+        elif running:
+            best = max(running, key=lambda e: e.capability)
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    WARNING,
+                    f"{label}: no cubin runs on it; {best.text} PTX is JIT-compiled by the driver "
+                    f"(PTX runs on any GPU of capability {format_capability(best.capability)} or newer): "
+                    "slow first start, and the "
+                    "driver must be as new as the CUDA that built it",
+                )
+            )
+        else:
+            why = "; ".join(
+                f"{e.text}: {_REASON_WORDS.get(code, code)}"
+                for e in entries
+                if (code := arch_runs_on(e, cap, tegra)) is not None
+            )
+            unknown = [a for a in obs.arch_list if parse_arch(a) is None]
+            extra = f"; not understood: {', '.join(unknown)}" if unknown else ""
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    ERROR,
+                    f"{label}: torch's arch list ({listed}) has no code that runs on it"
+                    f"{' (' + why + ')' if why else ''}{extra}; CUDA kernels will fail with "
+                    "'no kernel image is available for execution on the device'",
+                )
+            )
+    return checks
+
+
+def driver_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check | None:
+    """Whether the driver runs torch's CUDA: by the CUDA it supports, else by the catalog's minimum."""
+    built = obs.cuda_built_with
+    if built is None or not (facts.gpu.gpus or facts.gpu.excluded):
+        return None
+    runtime = release(built)
+    if runtime is None:
+        return Check(
+            "cuda-driver", False, WARNING, f"torch.version.cuda is {built!r}, not a version: not checked"
+        )
+    rt = f"{runtime[0]}.{runtime[1]}"
+    have = parse_version(facts.gpu.cuda_driver_version or "")
+    if have is not None:
+        return _by_cuda_version(have, facts.gpu.cuda_driver_version, runtime, catalog)
+    driver = parse_version(facts.gpu.driver_version or "")
+    if driver is not None:
+        return _by_driver_version(driver, facts.gpu.driver_version, runtime, catalog)
+    if obs.cuda_available:
+        return Check(
+            "cuda-driver",
+            True,
+            ERROR,
+            f"driver version unknown; torch started CUDA {rt}, so the driver accepts it",
+        )
+    return Check("cuda-driver", False, WARNING, f"driver version unknown: CUDA {rt} support not checked")
+
+
+def _by_cuda_version(
+    have: tuple[int, ...], shown: str | None, runtime: tuple[int, int, int], catalog: Catalog
+) -> Check:
+    rt = f"{runtime[0]}.{runtime[1]}"
+    if have[0] > runtime[0]:
+        return Check(
+            "cuda-driver", True, ERROR, f"the driver supports CUDA {shown}, newer than torch's CUDA {rt}"
+        )
+    if have[0] < runtime[0]:
+        need = min_driver(catalog, runtime[0])
+        hint = f" (driver {need} or newer)" if need else ""
+        return Check(
+            "cuda-driver",
+            False,
+            ERROR,
+            f"torch is built with CUDA {rt}, but the driver supports CUDA only up to {shown}: "
+            f"it needs a driver for CUDA {runtime[0]}.x{hint}",
+        )
+    if len(have) > 1 and have[1] < runtime[1]:
+        return Check(
+            "cuda-driver",
+            True,
+            ERROR,
+            f"torch's CUDA {rt} runs on this CUDA {shown} driver through minor-version compatibility "
+            "(same major); PTX newer than the driver cannot be JIT-compiled",
+        )
+    return Check(
+        "cuda-driver", True, ERROR, f"the driver supports CUDA {shown}; torch is built with CUDA {rt}"
+    )
+
+
+def _by_driver_version(
+    driver: tuple[int, ...], text: str | None, runtime: tuple[int, int, int], catalog: Catalog
+) -> Check:
+    rt = f"{runtime[0]}.{runtime[1]}"
+    minimum = min_driver(catalog, runtime[0])
+    if minimum is None:
+        return Check(
+            "cuda-driver",
+            False,
+            WARNING,
+            f"driver {text}: the catalog has no minimum for CUDA {rt}: not checked",
+        )
+    if driver >= (parse_version(minimum) or ()):
+        return Check(
+            "cuda-driver",
+            True,
+            ERROR,
+            f"driver {text} runs CUDA {runtime[0]}.x builds (the catalog's minimum is {minimum}); "
+            f"torch is built with CUDA {rt}",
+        )
+    return Check(
+        "cuda-driver",
+        False,
+        ERROR,
+        f"driver {text} is too old for torch's CUDA {rt}: it needs {minimum} or newer",
+    )
+
+
+def cpu_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
+    checks = []
+    cap = obs.cpu_capability
+    if cap is None:
+        checks.append(
+            Check(
+                "cpu-capability",
+                False,
+                WARNING,
+                f"torch does not report it ({obs.cpu_capability_error or 'None'})",
+            )
+        )
+    else:
+        better = None
+        lacking: frozenset[str] = frozenset()
+        if facts.cpu.arch == "x86_64":
+            pairs = capability_isas(catalog)
+            order = [name for name, _ in pairs]
+            own = dict(pairs).get(cap)
+            if own is not None and own in catalog.isas and facts.cpu.features:
+                lacking = catalog.isas[own].needs - facts.cpu.features
+            for name, isa in pairs:
+                if isa in catalog.isas and catalog.isas[isa].needs <= facts.cpu.features:
+                    rank = order.index(cap) if cap in order else len(order)
+                    if order.index(name) < rank:
+                        better = name
+                    break
+        if lacking:
+            checks.append(
+                Check(
+                    "cpu-capability",
+                    False,
+                    WARNING,
+                    f"torch runs {cap} CPU kernels, but the facts say this CPU lacks "
+                    f"{', '.join(sorted(lacking))} (from {facts.cpu.source}): "
+                    "were the facts of another machine?",
+                )
+            )
+        elif better is not None:
+            checks.append(
+                Check(
+                    "cpu-capability",
+                    False,
+                    WARNING,
+                    f"torch runs {cap} CPU kernels, but this CPU can run {better} ones: "
+                    "the build lacks them, "
+                    "or ATEN_CPU_CAPABILITY holds them back",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "cpu-capability",
+                    True,
+                    ERROR,
+                    f"torch runs {cap} CPU kernels on this {facts.cpu.arch} CPU",
+                )
+            )
+    if obs.matmul_error is not None:
+        checks.append(
+            Check("cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU failed: {obs.matmul_error}")
+        )
+    else:
+        try:
+            got = tuple(tuple(float(x) for x in row) for row in obs.matmul)
+        except (TypeError, ValueError):
+            got = None
+        ok = got == EXPECTED_MATMUL
+        checks.append(
+            Check(
+                "cpu-tensor-op",
+                ok,
+                ERROR,
+                "a 2x2 matmul on the CPU gives the right answer"
+                if ok
+                else f"a 2x2 matmul on the CPU gave {obs.matmul!r}, "
+                f"expected {[list(r) for r in EXPECTED_MATMUL]}",
+            )
+        )
+    return checks
