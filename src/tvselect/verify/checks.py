@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision
+from tvselect.engine.rules import cpu_arch_rule
 from tvselect.facts.model import Facts, Gpu
 from tvselect.verify.machine import arch_checks, cpu_checks, driver_check
 from tvselect.verify.observations import RawObservations, parse_arch, release
@@ -125,28 +126,45 @@ def _gpu_list(gpus: Sequence[Gpu]) -> str:
     return ", ".join(f"GPU {g.index} {g.name} ({format_capability(g.capability)})" for g in gpus)
 
 
+def _cuda_without_gpu(built: str | None, sees: int) -> Check:
+    if built is None:
+        return Check("cuda", True, ERROR, "no GPU on this machine, and torch is a CPU-only build")
+    if sees:
+        return Check(
+            "cuda",
+            False,
+            WARNING,
+            f"torch sees {sees} GPU(s) that the facts do not list (were the facts simulated?)",
+        )
+    return Check(
+        "cuda",
+        False,
+        WARNING,
+        f"torch is a CUDA {built} build on a machine without a usable GPU: it runs on the CPU only, "
+        "and a CPU-only build is smaller",
+    )
+
+
+def _why_unseen(obs: RawObservations, facts: Facts) -> list[str]:
+    """Why torch may see none of the machine's GPUs."""
+    why = []
+    if obs.cuda_visible_devices is not None and not obs.cuda_visible_devices.strip():
+        why.append("CUDA_VISIBLE_DEVICES is set to '' in the checked environment, which hides every GPU")
+    elif obs.cuda_visible_devices is not None:
+        why.append(f"CUDA_VISIBLE_DEVICES={obs.cuda_visible_devices} in the checked environment")
+    why += [f"GPU {e.index}: {e.reason}" for e in facts.gpu.excluded]
+    if not why:
+        why.append("the driver may be missing from this environment, or too old for this CUDA runtime")
+    return why
+
+
 def _cuda_check(obs: RawObservations, facts: Facts) -> Check:
     gpus, hidden = facts.gpu.gpus, facts.gpu.excluded
     built = obs.cuda_built_with
     sees = (obs.device_count or 0) if obs.cuda_available else 0
     errors = f" ({'; '.join(obs.cuda_errors)})" if obs.cuda_errors else ""
     if not gpus and not hidden:
-        if built is None:
-            return Check("cuda", True, ERROR, "no GPU on this machine, and torch is a CPU-only build")
-        if sees:
-            return Check(
-                "cuda",
-                False,
-                WARNING,
-                f"torch sees {sees} GPU(s) that the facts do not list (were the facts simulated?)",
-            )
-        return Check(
-            "cuda",
-            False,
-            WARNING,
-            f"torch is a CUDA {built} build on a machine without a usable GPU: it runs on the CPU only, "
-            "and a CPU-only build is smaller",
-        )
+        return _cuda_without_gpu(built, sees)
     have = _gpu_list(gpus) if gpus else f"{len(hidden)} GPU(s), all hidden"
     if built is None:
         return Check(
@@ -156,14 +174,7 @@ def _cuda_check(obs: RawObservations, facts: Facts) -> Check:
             f"torch is a CPU-only build (torch.version.cuda is None); this machine has {have}",
         )
     if not sees:
-        why = []
-        if obs.cuda_visible_devices is not None and not obs.cuda_visible_devices.strip():
-            why.append("CUDA_VISIBLE_DEVICES is set to '' in the checked environment, which hides every GPU")
-        elif obs.cuda_visible_devices is not None:
-            why.append(f"CUDA_VISIBLE_DEVICES={obs.cuda_visible_devices} in the checked environment")
-        why += [f"GPU {e.index}: {e.reason}" for e in hidden]
-        if not why:
-            why.append("the driver may be missing from this environment, or too old for this CUDA runtime")
+        why = _why_unseen(obs, facts)
         return Check(
             "cuda",
             False,
@@ -214,46 +225,56 @@ def _smoke_checks(obs: RawObservations, reference_max_abs: float) -> list[Check]
     return checks
 
 
+def _same(version: str | None, wanted: tuple[int, int, int]) -> bool:
+    """Whether a catalog version has the same major.minor as an observed one."""
+    return (release(version) or ())[:2] == wanted[:2]
+
+
+def _matching_branches(obs: RawObservations, catalog: Catalog) -> list[str]:
+    """The catalog branches whose PyTorch, TorchVision, Python and CUDA the installed build has."""
+    torch = release(obs.torch.version)
+    vision = release(obs.torchvision.version if obs.torchvision else None)
+    python, built = release(obs.python_version), release(obs.cuda_built_with)
+    return [
+        name
+        for name, branch in catalog.branches.items()
+        if torch is not None
+        and _same(branch.pytorch, torch)
+        and (branch.torchvision is None or (vision is not None and _same(branch.torchvision, vision)))
+        and (python is None or _same(branch.python, python))
+        and (built is None or _same(branch.cuda, built))
+    ]
+
+
+def _built_arch(obs: RawObservations, catalog: Catalog) -> tuple[str | None, str | None]:
+    """The one GPU architecture a CUDA build carries, or why it cannot be told."""
+    entries = [e for e in (parse_arch(a) for a in obs.arch_list or ()) if e is not None]
+    cubins = [e for e in entries if not e.ptx]
+    if not entries:
+        return None, "torch reports no GPU architecture, so which build it is cannot be told"
+    if len(cubins) == 1 and len(entries) == 1 and not cubins[0].suffix:
+        gpu_arch = f"sm{cubins[0].capability[0]}{cubins[0].capability[1]}"
+        return (
+            gpu_arch,
+            None if gpu_arch in catalog.gpu_archs else f"no catalog variant is built for {cubins[0].text}",
+        )
+    shown = ", ".join(e.text for e in entries)
+    return (
+        None,
+        f"it carries code for {len(entries)} architectures ({shown}); build-torchvision variants carry one",
+    )
+
+
 def match_variant(obs: RawObservations, facts: Facts, catalog: Catalog) -> VariantMatch | None:
     """Which catalog variants the installed build can be; None when torch did not import."""
-    torch = release(obs.torch.version)
-    if torch is None:
+    if release(obs.torch.version) is None:
         return None
-    vision = release(obs.torchvision.version if obs.torchvision else None)
-    python = release(obs.python_version)
-    built = release(obs.cuda_built_with)
-    branches = []
-    for name, branch in catalog.branches.items():
-        if (release(branch.pytorch) or ())[:2] != torch[:2]:
-            continue
-        if branch.torchvision is not None and (
-            vision is None or (release(branch.torchvision) or ())[:2] != vision[:2]
-        ):
-            continue
-        if python is not None and (release(branch.python) or ())[:2] != python[:2]:
-            continue
-        if built is not None and (release(branch.cuda) or ())[:2] != built[:2]:
-            continue
-        branches.append(name)
-    gpu_arch: str | None = None
-    why_not = None
-    if built is not None:
-        entries = [e for e in (parse_arch(a) for a in obs.arch_list or ()) if e is not None]
-        cubins = [e for e in entries if not e.ptx]
-        if not entries:
-            why_not = "torch reports no GPU architecture, so which build it is cannot be told"
-        elif len(cubins) == 1 and len(entries) == 1 and not cubins[0].suffix:
-            gpu_arch = f"sm{cubins[0].capability[0]}{cubins[0].capability[1]}"
-            if gpu_arch not in catalog.gpu_archs:
-                why_not = f"no catalog variant is built for {cubins[0].text}"
-        else:
-            why_not = (
-                f"it carries code for {len(entries)} architectures ({', '.join(e.text for e in entries)}); "
-                "build-torchvision variants carry one"
-            )
+    branches = _matching_branches(obs, catalog)
+    built = obs.cuda_built_with is not None and release(obs.cuda_built_with) is not None
+    gpu_arch, why_not = _built_arch(obs, catalog) if built else (None, None)
     if not branches:
         what = f"torch {obs.torch.version}, torchvision {obs.torchvision.version if obs.torchvision else '?'}"
-        what += f", CUDA {obs.cuda_built_with}" if built is not None else ", CPU-only"
+        what += f", CUDA {obs.cuda_built_with}" if built else ", CPU-only"
         what += f", Python {obs.python_version}"
         why_not = f"no catalog branch builds {what}" + (f"; {why_not}" if why_not else "")
     candidates: tuple[Variant, ...] = ()
@@ -263,13 +284,11 @@ def match_variant(obs: RawObservations, facts: Facts, catalog: Catalog) -> Varia
             for v in catalog.variants
             if v.branch in branches
             and v.gpu_arch == gpu_arch
-            and catalog.isas[v.cpu_isa].arch == facts.cpu.arch
+            and cpu_arch_rule(catalog.isas[v.cpu_isa], facts.cpu) is None
         )
         if not candidates:
-            why_not = (
-                f"no catalog variant of branch {', '.join(branches)} for {gpu_arch or 'CPU only'} "
-                f"on {facts.cpu.arch}"
-            )
+            where = f"{gpu_arch or 'CPU only'} on {facts.cpu.arch}"
+            why_not = f"no catalog variant of branch {', '.join(branches)} for {where}"
     return VariantMatch(tuple(branches), gpu_arch, candidates, why_not)
 
 

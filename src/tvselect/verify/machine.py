@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 from tvselect.base.capability import Capability, format_capability, parse_version
 from tvselect.catalog.model import Catalog
-from tvselect.engine.rules import cubin_runs_on
-from tvselect.facts.model import Facts
+from tvselect.engine.rules import ISA_RULES, cubin_runs_on
+from tvselect.facts.model import CpuFacts, Facts, Gpu
 from tvselect.verify.observations import ArchEntry, RawObservations, parse_arch, release
 from tvselect.verify.verdict import ERROR, WARNING, Check
 
@@ -71,66 +71,57 @@ def arch_runs_on(entry: ArchEntry, gpu: Capability, tegra: frozenset[Capability]
 
 
 def arch_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
+    """For each GPU, whether torch carries code that runs on it (the engine's GPU rule)."""
     if obs.cuda_built_with is None or not obs.cuda_available or obs.arch_list is None:
         return []
-    tegra = catalog.tegra_capabilities
     entries = [e for e in (parse_arch(a) for a in obs.arch_list) if e is not None]
-    listed = ", ".join(obs.arch_list) or "empty"
-    checks = []
-    for gpu in facts.gpu.gpus:
-        cap, name = gpu.capability, f"gpu-arch[{gpu.index}]"
-        label = f"GPU {gpu.index} {gpu.name} ({format_capability(cap)})"
-        running = [e for e in entries if arch_runs_on(e, cap, tegra) is None]
-        exact = [e for e in running if not e.ptx and e.capability == cap]
-        cubins = [e for e in running if not e.ptx]
-        if exact:
-            checks.append(
-                Check(name, True, ERROR, f"{label}: torch carries {exact[0].text} code, an exact match")
-            )
-        elif cubins:
-            best = max(cubins, key=lambda e: e.capability)
-            checks.append(
-                Check(
-                    name,
-                    False,
-                    WARNING,
-                    f"{label}: no sm_{cap[0]}{cap[1]} code; {best.text} code runs on it "
-                    "by binary compatibility "
-                    "(same major, lower minor), but an exact build may be faster",
-                )
-            )
-        elif running:
-            best = max(running, key=lambda e: e.capability)
-            checks.append(
-                Check(
-                    name,
-                    False,
-                    WARNING,
-                    f"{label}: no cubin runs on it; {best.text} PTX is JIT-compiled by the driver "
-                    f"(PTX runs on any GPU of capability {format_capability(best.capability)} or newer): "
-                    "slow first start, and the "
-                    "driver must be as new as the CUDA that built it",
-                )
-            )
-        else:
-            why = "; ".join(
-                f"{e.text}: {_REASON_WORDS.get(code, code)}"
-                for e in entries
-                if (code := arch_runs_on(e, cap, tegra)) is not None
-            )
-            unknown = [a for a in obs.arch_list if parse_arch(a) is None]
-            extra = f"; not understood: {', '.join(unknown)}" if unknown else ""
-            checks.append(
-                Check(
-                    name,
-                    False,
-                    ERROR,
-                    f"{label}: torch's arch list ({listed}) has no code that runs on it"
-                    f"{' (' + why + ')' if why else ''}{extra}; CUDA kernels will fail with "
-                    "'no kernel image is available for execution on the device'",
-                )
-            )
-    return checks
+    return [
+        _gpu_arch_check(obs.arch_list, entries, gpu, catalog.tegra_capabilities) for gpu in facts.gpu.gpus
+    ]
+
+
+def _gpu_arch_check(
+    arch_list: tuple[str, ...], entries: list[ArchEntry], gpu: Gpu, tegra: frozenset[Capability]
+) -> Check:
+    cap, name = gpu.capability, f"gpu-arch[{gpu.index}]"
+    label = f"GPU {gpu.index} {gpu.name} ({format_capability(cap)})"
+    running = [e for e in entries if arch_runs_on(e, cap, tegra) is None]
+    exact = [e for e in running if not e.ptx and e.capability == cap]
+    cubins = [e for e in running if not e.ptx]
+    if exact:
+        return Check(name, True, ERROR, f"{label}: torch carries {exact[0].text} code, an exact match")
+    if cubins:
+        best = max(cubins, key=lambda e: e.capability)
+        return Check(
+            name,
+            False,
+            WARNING,
+            f"{label}: no sm_{cap[0]}{cap[1]} code; {best.text} code runs on it by binary compatibility "
+            "(same major, lower minor), but an exact build may be faster",
+        )
+    if running:
+        best = max(running, key=lambda e: e.capability)
+        return Check(
+            name,
+            False,
+            WARNING,
+            f"{label}: no cubin runs on it; {best.text} PTX is JIT-compiled by the driver "
+            f"(PTX runs on any GPU of capability {format_capability(best.capability)} or newer): "
+            "slow first start, and the driver must be as new as the CUDA that built it",
+        )
+    why = "; ".join(
+        f"{e.text}: {_REASON_WORDS.get(code, code)}" for e in entries if (code := arch_runs_on(e, cap, tegra))
+    )
+    unknown = [a for a in arch_list if parse_arch(a) is None]
+    extra = f"; not understood: {', '.join(unknown)}" if unknown else ""
+    return Check(
+        name,
+        False,
+        ERROR,
+        f"{label}: torch's arch list ({', '.join(arch_list) or 'empty'}) has no code that runs on it"
+        f"{' (' + why + ')' if why else ''}{extra}; CUDA kernels will fail with "
+        "'no kernel image is available for execution on the device'",
+    )
 
 
 def driver_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check | None:
@@ -220,82 +211,60 @@ def _by_driver_version(
 
 
 def cpu_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
-    checks = []
+    """The CPU kernels torch dispatches to, against the CPU; and a matmul on the CPU."""
+    return [_capability_check(obs, facts, catalog), _matmul_check(obs)]
+
+
+def _runs(catalog: Catalog, isa: str, cpu: CpuFacts) -> bool:
+    """The engine's ISA rules: whether this CPU runs the catalog ISA."""
+    return all(rule(catalog.isas[isa], cpu) is None for rule in ISA_RULES)
+
+
+def _capability_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check:
     cap = obs.cpu_capability
     if cap is None:
-        checks.append(
-            Check(
-                "cpu-capability",
-                False,
-                WARNING,
-                f"torch does not report it ({obs.cpu_capability_error or 'None'})",
-            )
+        why = obs.cpu_capability_error or "None"
+        return Check("cpu-capability", False, WARNING, f"torch does not report it ({why})")
+    better = None
+    lacking: frozenset[str] = frozenset()
+    if facts.cpu.arch == "x86_64":
+        pairs = capability_isas(catalog)
+        order = [name for name, _ in pairs]
+        own = dict(pairs).get(cap)
+        if own is not None and facts.cpu.features:
+            lacking = catalog.isas[own].needs - facts.cpu.features
+        best = next((name for name, isa in pairs if _runs(catalog, isa, facts.cpu)), None)
+        if best is not None and order.index(best) < (order.index(cap) if cap in order else len(order)):
+            better = best
+    if lacking:
+        return Check(
+            "cpu-capability",
+            False,
+            WARNING,
+            f"torch runs {cap} CPU kernels, but the facts say this CPU lacks "
+            f"{', '.join(sorted(lacking))} (from {facts.cpu.source}): were the facts of another machine?",
         )
-    else:
-        better = None
-        lacking: frozenset[str] = frozenset()
-        if facts.cpu.arch == "x86_64":
-            pairs = capability_isas(catalog)
-            order = [name for name, _ in pairs]
-            own = dict(pairs).get(cap)
-            if own is not None and own in catalog.isas and facts.cpu.features:
-                lacking = catalog.isas[own].needs - facts.cpu.features
-            for name, isa in pairs:
-                if isa in catalog.isas and catalog.isas[isa].needs <= facts.cpu.features:
-                    rank = order.index(cap) if cap in order else len(order)
-                    if order.index(name) < rank:
-                        better = name
-                    break
-        if lacking:
-            checks.append(
-                Check(
-                    "cpu-capability",
-                    False,
-                    WARNING,
-                    f"torch runs {cap} CPU kernels, but the facts say this CPU lacks "
-                    f"{', '.join(sorted(lacking))} (from {facts.cpu.source}): "
-                    "were the facts of another machine?",
-                )
-            )
-        elif better is not None:
-            checks.append(
-                Check(
-                    "cpu-capability",
-                    False,
-                    WARNING,
-                    f"torch runs {cap} CPU kernels, but this CPU can run {better} ones: "
-                    "the build lacks them, "
-                    "or ATEN_CPU_CAPABILITY holds them back",
-                )
-            )
-        else:
-            checks.append(
-                Check(
-                    "cpu-capability",
-                    True,
-                    ERROR,
-                    f"torch runs {cap} CPU kernels on this {facts.cpu.arch} CPU",
-                )
-            )
+    if better is not None:
+        return Check(
+            "cpu-capability",
+            False,
+            WARNING,
+            f"torch runs {cap} CPU kernels, but this CPU can run {better} ones: the build lacks them, "
+            "or ATEN_CPU_CAPABILITY holds them back",
+        )
+    return Check("cpu-capability", True, ERROR, f"torch runs {cap} CPU kernels on this {facts.cpu.arch} CPU")
+
+
+def _matmul_check(obs: RawObservations) -> Check:
     if obs.matmul_error is not None:
-        checks.append(
-            Check("cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU failed: {obs.matmul_error}")
-        )
-    else:
-        try:
-            got = tuple(tuple(float(x) for x in row) for row in obs.matmul)
-        except (TypeError, ValueError):
-            got = None
-        ok = got == EXPECTED_MATMUL
-        checks.append(
-            Check(
-                "cpu-tensor-op",
-                ok,
-                ERROR,
-                "a 2x2 matmul on the CPU gives the right answer"
-                if ok
-                else f"a 2x2 matmul on the CPU gave {obs.matmul!r}, "
-                f"expected {[list(r) for r in EXPECTED_MATMUL]}",
-            )
-        )
-    return checks
+        return Check("cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU failed: {obs.matmul_error}")
+    try:
+        got = tuple(tuple(float(x) for x in row) for row in obs.matmul)
+    except (TypeError, ValueError):
+        got = None
+    if got == EXPECTED_MATMUL:
+        return Check("cpu-tensor-op", True, ERROR, "a 2x2 matmul on the CPU gives the right answer")
+    expected = [list(r) for r in EXPECTED_MATMUL]
+    return Check(
+        "cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU gave {obs.matmul!r}, expected {expected}"
+    )
