@@ -50,27 +50,7 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
             unavailable_reason="the simulated machine has no GPU (--gpu none)",
             notes=("simulated: --gpu none",),
         )
-    gpus = []
-    for index, value in enumerate(values):
-        if not value.strip():
-            raise BadInputError(f"--gpu '{value}': empty; {_FORMS}, or none")
-        cap = parse_capability(value)
-        if cap is None:
-            hint = "; give --gpu once per GPU" if "," in value else ""
-            raise BadInputError(f"--gpu '{value}': not a compute capability; {_FORMS}, or none{hint}")
-        problem = unknown_capability(cap, catalog.known_capabilities)
-        if problem is not None:
-            raise BadInputError(f"--gpu '{value}': {problem}")
-        gpus.append(
-            Gpu(
-                index=index,
-                name=f"simulated GPU (compute capability {format_capability(cap)})",
-                uuid=None,
-                capability=cap,
-                memory_mib=None,
-                mig=None,
-            )
-        )
+    gpus = [_simulated_gpu(index, value, catalog) for index, value in enumerate(values)]
     return GpuFacts(
         source="simulated",
         gpus=tuple(gpus),
@@ -80,3 +60,18 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
         unavailable_reason=None,
         notes=("simulated: " + " ".join(f"--gpu {v}" for v in values),),
     )
+
+
+def _simulated_gpu(index: int, value: str, catalog: Catalog) -> Gpu:
+    """One `--gpu` value as a GPU; BadInputError unless it is a compute capability NVIDIA shipped."""
+    if not value.strip():
+        raise BadInputError(f"--gpu '{value}': empty; {_FORMS}, or none")
+    cap = parse_capability(value)
+    if cap is None:
+        hint = "; give --gpu once per GPU" if "," in value else ""
+        raise BadInputError(f"--gpu '{value}': not a compute capability; {_FORMS}, or none{hint}")
+    problem = unknown_capability(cap, catalog.known_capabilities)
+    if problem is not None:
+        raise BadInputError(f"--gpu '{value}': {problem}")
+    name = f"simulated GPU (compute capability {format_capability(cap)})"
+    return Gpu(index=index, name=name, uuid=None, capability=cap, memory_mib=None, mig=None)

@@ -96,14 +96,18 @@ def _pair_check(obs: RawObservations, catalog: Catalog) -> Check | None:
             f"{named} belong together: a catalog pair (branch {', '.join(branches)})",
         )
     outside = f"not a catalog pair (the catalog builds {_fmt_versions(sorted(pairs, reverse=True))})"
+    return _pair_by_torchvision_rule(named, torch, vision, outside)
+
+
+def _pair_by_torchvision_rule(
+    named: str, torch: tuple[int, int, int], vision: tuple[int, int, int], outside: str
+) -> Check:
+    """A pair the catalog does not build, judged by torchvision's own table or rule."""
     wanted = TORCHVISION_FOR_TORCH.get(torch[:2])
     source = "torchvision's compatibility table"
     if wanted is None and torch[0] == 2:
         wanted = (0, torch[1] + TORCH2_TORCHVISION_MINOR_OFFSET)
-        source = (
-            f"torchvision's rule for torch 2.x, minor + {TORCH2_TORCHVISION_MINOR_OFFSET}; "
-            "newer than its table"
-        )
+        source = f"torchvision's rule for torch 2.x, minor + {TORCH2_TORCHVISION_MINOR_OFFSET}; newer than its table"
     if wanted is None:
         return Check(
             "version-pair",

@@ -144,6 +144,29 @@ def _module(raw: Any) -> ModuleObservation:
     return ModuleObservation(_get(raw, "version", str), _get(raw, "error", str), _get(raw, "path", str))
 
 
+def _device(raw: Any) -> DeviceObservation:
+    cap = _get(raw, "capability", list)
+    return DeviceObservation(
+        index=int(_get(raw, "index", int) or 0),
+        name=_get(raw, "name", str),
+        capability=(int(cap[0]), int(cap[1])) if cap and len(cap) == 2 else None,
+        error=_get(raw, "error", str),
+    )
+
+
+def _smoke(raw: Any) -> SmokeObservation:
+    nms = _get(raw, "nms", list)
+    diff = _get(raw, "conv_max_abs_diff", (int, float))
+    return SmokeObservation(
+        device=str(_get(raw, "device", str)),
+        nms=tuple(int(i) for i in nms) if nms is not None else None,
+        nms_error=_get(raw, "nms_error", str),
+        conv_max_abs_diff=float(diff) if diff is not None else None,
+        conv_compared_with=str(_get(raw, "conv_compared_with", str) or "python-reference"),
+        conv_error=_get(raw, "conv_error", str),
+    )
+
+
 def read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObservations:
     """RawObservations from the payload's JSON object; BadPayloadError (a ValueError) when it is not one."""
     try:
@@ -169,31 +192,8 @@ def _read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObserv
     python = doc.get("python") or {}
     cuda = doc.get("cuda") or {}
     cpu = doc.get("cpu") or {}
-    devices = []
-    for raw in _get(cuda, "devices", list) or []:
-        cap = _get(raw, "capability", list)
-        devices.append(
-            DeviceObservation(
-                index=int(_get(raw, "index", int) or 0),
-                name=_get(raw, "name", str),
-                capability=(int(cap[0]), int(cap[1])) if cap and len(cap) == 2 else None,
-                error=_get(raw, "error", str),
-            )
-        )
-    smoke = []
-    for raw in _get(doc, "smoke", list) or []:
-        nms = _get(raw, "nms", list)
-        diff = _get(raw, "conv_max_abs_diff", (int, float))
-        smoke.append(
-            SmokeObservation(
-                device=str(_get(raw, "device", str)),
-                nms=tuple(int(i) for i in nms) if nms is not None else None,
-                nms_error=_get(raw, "nms_error", str),
-                conv_max_abs_diff=float(diff) if diff is not None else None,
-                conv_compared_with=str(_get(raw, "conv_compared_with", str) or "python-reference"),
-                conv_error=_get(raw, "conv_error", str),
-            )
-        )
+    devices = [_device(raw) for raw in _get(cuda, "devices", list) or []]
+    smoke = [_smoke(raw) for raw in _get(doc, "smoke", list) or []]
     arch_list = _get(cuda, "arch_list", list)
     torchvision = doc.get("torchvision")
     return RawObservations(

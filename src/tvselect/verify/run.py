@@ -87,6 +87,25 @@ def _during(stage: str | None) -> str:
     return f" during '{stage}'" if stage and stage != "done" else ""
 
 
+def _exit_failure(
+    argv: tuple[str, ...], wrapped: bool, code: int, stage: str | None, tail: str
+) -> PayloadFailure | None:
+    """Why a finished interpreter gave nothing: a signal or a non-zero status; None when it exited 0."""
+    if code < 0:
+        name = _signal_name(-code)
+        hint = SIGNAL_HINTS.get(name)
+        detail = f"the interpreter was killed by {name}{_during(stage)}" + (f" ({hint})" if hint else "")
+        return PayloadFailure(argv, "signal", detail, stage, tail)
+    if code != 0:
+        detail = f"the interpreter exited with status {code}{_during(stage)}"
+        if wrapped and 128 < code < 160:
+            name = _signal_name(code - 128)
+            hint = SIGNAL_HINTS.get(name)
+            detail += f" (128 + {code - 128}: probably killed by {name}" + (f", {hint})" if hint else ")")
+        return PayloadFailure(argv, "exit-status", detail, stage, tail)
+    return None
+
+
 def run_payload(
     command: Sequence[str], *, timeout: float, env: Mapping[str, str]
 ) -> RawObservations | PayloadFailure:
@@ -113,19 +132,9 @@ def run_payload(
         detail = f"the interpreter printed more than {done.limit // (1024 * 1024)} MiB; it was killed"
         return PayloadFailure(argv, "bad-output", detail, stage, tail)
     out = done.stdout
-    code = done.returncode
-    if code < 0:
-        name = _signal_name(-code)
-        hint = SIGNAL_HINTS.get(name)
-        detail = f"the interpreter was killed by {name}{_during(stage)}" + (f" ({hint})" if hint else "")
-        return PayloadFailure(argv, "signal", detail, stage, tail)
-    if code != 0:
-        detail = f"the interpreter exited with status {code}{_during(stage)}"
-        if len(command) > 1 and 128 < code < 160:
-            name = _signal_name(code - 128)
-            hint = SIGNAL_HINTS.get(name)
-            detail += f" (128 + {code - 128}: probably killed by {name}" + (f", {hint})" if hint else ")")
-        return PayloadFailure(argv, "exit-status", detail, stage, tail)
+    failed = _exit_failure(argv, len(command) > 1, done.returncode, stage, tail)
+    if failed is not None:
+        return failed
     text = out.decode("utf-8", "replace")
     for line in reversed(text.splitlines()):
         if line.startswith("{"):
