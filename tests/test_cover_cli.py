@@ -18,7 +18,8 @@ import pytest
 from cli_helpers import run, tvselect_exe
 from machines import AVX2, AVX512, cpu, machine
 
-from tvselect.facts.model import Facts, to_document
+from tvselect.facts.document import to_document
+from tvselect.facts.model import Facts
 
 FLEET: list[tuple[str, Facts]] = [
     ("train-01", machine(cpu(AVX512), "8.6")),
