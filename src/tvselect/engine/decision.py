@@ -6,28 +6,31 @@ in `rank`, and the explanation of every variant in `explain`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.explain import (
+from tvselect.engine.rank import (
     CANNOT_RUN,
     CHOSEN,
     NOT_CONSIDERED,
+    RULES,
     RUNS,
     Alternative,
     DecisionInputs,
-    Verdict,
+    Options,
     caps_text,
-    no_match,
-    verdicts,
+    rank,
 )
-from tvselect.engine.rank import RULES, Options, rank
 from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import COMPATIBLE, EXACT, Rules, cubin_runs_on
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Facts, Gpu
 
-# The engine's public names, whichever of its modules defines them.
+if TYPE_CHECKING:
+    from tvselect.engine.explain import Verdict
+
+# The engine's public names, whichever of its modules defines them (the explanation, in
+# `explain`, is imported only when a decision needs it).
 __all__ = [
     "CANNOT_RUN",
     "CHOSEN",
@@ -42,7 +45,6 @@ __all__ = [
     "Decision",
     "Options",
     "Ranked",
-    "Verdict",
     "cubin_runs_on",
     "runnable",
     "runnable_ranked",
@@ -83,6 +85,8 @@ class Decision(NamedTuple):
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
         """One verdict per catalog variant, in catalog order; built on each access, so keep it."""
+        from tvselect.engine.explain import verdicts
+
         return verdicts(self.context, self.variant)
 
     @property
@@ -139,6 +143,8 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     rules, ranking, runnable = rank(facts, catalog, options, gpus)
     warnings = _warnings(catalog, facts, gpus, rules)
     if not runnable:
+        from tvselect.engine.explain import no_match
+
         reasons, alternatives = no_match(ctx, rules)
         return Decision(options, NO_MATCH, None, None, NO_RUNNABLE, reasons, warnings, alternatives, ctx)
     winner_key, winner_pos = runnable[0]

@@ -9,16 +9,20 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from tvselect.base.capability import format_capability
-from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.rank import Options, Ranking, best
+from tvselect.catalog.model import Variant
+from tvselect.engine.rank import (
+    CANNOT_RUN,
+    CHOSEN,
+    NOT_CONSIDERED,
+    RUNS,
+    Alternative,
+    DecisionInputs,
+    Ranking,
+    best,
+    caps_text,
+)
 from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import Rules, cubin_runs_on
-from tvselect.facts.model import Facts, Gpu
-
-CHOSEN = "chosen"
-RUNS = "runs"
-CANNOT_RUN = "cannot-run"
-NOT_CONSIDERED = "not-considered"
 
 _NEAR_MISSES_SHOWN = 3
 
@@ -34,33 +38,6 @@ class Verdict(NamedTuple):
     """Why it cannot run, why it lost, or why it was not considered; empty when chosen."""
     gpu_match: str | None
     """`exact` or `compatible` for a CUDA variant that runs on every GPU; else None."""
-
-
-class Alternative(NamedTuple):
-    """A variant worth knowing about besides the chosen one."""
-
-    variant: Variant
-    """The variant."""
-    reason: Reason
-    """Why it was not chosen, or what it would serve."""
-
-
-class DecisionInputs(NamedTuple):
-    """What a decision was made from, kept so that its explanation can be built on demand."""
-
-    facts: Facts
-    """The machine."""
-    catalog: Catalog
-    """The catalog."""
-    options: Options
-    """The caller's options."""
-    gpus: tuple[Gpu, ...]
-    """The GPUs being served: none when CPU-only was asked for."""
-
-
-def caps_text(gpus: tuple[Gpu, ...]) -> str:
-    """The GPUs' distinct compute capabilities, e.g. `8.0, 9.0`."""
-    return ", ".join(sorted({format_capability(g.capability) for g in gpus}))
 
 
 def _scope(ctx: DecisionInputs, variant: Variant) -> str | None:

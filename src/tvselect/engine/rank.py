@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tvselect.base.capability import parse_version
+from tvselect.base.capability import format_capability, parse_version
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import EXACT, Rules
@@ -26,6 +26,40 @@ class Options(NamedTuple):
     """The only branch to consider; None considers all, in the catalog's preference."""
     cpu_only: bool = False
     """Choose among CPU-only variants even when GPUs are present."""
+
+
+# A verdict's status for each variant (see explain.Verdict).
+CHOSEN = "chosen"
+RUNS = "runs"
+CANNOT_RUN = "cannot-run"
+NOT_CONSIDERED = "not-considered"
+
+
+class Alternative(NamedTuple):
+    """A variant worth knowing about besides the chosen one."""
+
+    variant: Variant
+    """The variant."""
+    reason: Reason
+    """Why it was not chosen, or what it would serve."""
+
+
+class DecisionInputs(NamedTuple):
+    """What a decision was made from, kept so that its explanation can be built on demand."""
+
+    facts: Facts
+    """The machine."""
+    catalog: Catalog
+    """The catalog."""
+    options: Options
+    """The caller's options."""
+    gpus: tuple[Gpu, ...]
+    """The GPUs being served: none when CPU-only was asked for."""
+
+
+def caps_text(gpus: tuple[Gpu, ...]) -> str:
+    """The GPUs' distinct compute capabilities, e.g. `8.0, 9.0`."""
+    return ", ".join(sorted({format_capability(g.capability) for g in gpus}))
 
 
 class Ranking:
