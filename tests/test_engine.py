@@ -248,7 +248,7 @@ def test_mixed_gpus_without_common_variant_name_each_gpus_variant(catalog: Catal
 def test_unbuilt_capability_points_to_extending_the_matrix(catalog: Catalog) -> None:
     decision = select(machine(cpu(AVX512), "7.0"), catalog, Options())
     assert decision.reasons[0].text == (
-        "no build exists for compute capability 7.0; the seed's Extending the Matrix section says how to add one"
+        "no build exists for compute capability 7.0; the build-torchvision README's Extending the Matrix section says how to add one"
     )
     assert decision.alternatives[0].variant.package == "torchvision-python313-cpu-avx512"
 

@@ -47,7 +47,7 @@ def test_simulated_gpus(catalog: Catalog, values: list[str], caps: list[tuple[in
     assert [g.capability for g in facts.gpus] == caps
     assert [g.index for g in facts.gpus] == list(range(len(caps)))
     assert all(g.uuid is None for g in facts.gpus)
-    assert facts.gpus[0].name == f"simulated GPU (compute capability {caps[0][0]}.{caps[0][1]})"
+    assert facts.gpus[0].name == "simulated GPU"
     assert facts.driver_version is None and facts.unavailable_reason is None
 
 
@@ -55,7 +55,7 @@ def test_simulated_gpus(catalog: Catalog, values: list[str], caps: list[tuple[in
 def test_simulated_no_gpu(catalog: Catalog, value: str) -> None:
     facts = simulated_gpus([value], "550.54.14", catalog)
     assert (facts.gpus, facts.driver_version) == ((), "550.54.14")
-    assert facts.unavailable_reason == "the simulated machine has no GPU (--gpu none)"
+    assert facts.unavailable_reason == "simulated with --gpu none"
 
 
 REJECTED: list[tuple[str, list[str], str | None, str]] = [

@@ -73,6 +73,8 @@ class Report(NamedTuple):
     """The choice among published variants; None when the published set is unknown."""
     published_reasons: tuple[Reason, ...] = ()
     """What the published set changed, and why the published choice ranks below the best."""
+    machine: MachineInputs = MachineInputs()
+    """Where the facts came from: this machine, options, or a facts document."""
 
     @property
     def variant(self) -> Variant | None:
@@ -178,7 +180,9 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         verification = _verify_installed(request.directory, facts, catalog, installed, environ)
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
     why = _published_reasons(published, decision, request.install)
-    return Report(decision, catalog, plan, result, request.explain, verification, nfd_note, published, why)
+    return Report(
+        decision, catalog, plan, result, request.explain, verification, nfd_note, published, why, request.machine
+    )
 
 
 def _read_available(request: ChooseRequest, stdin: TextIO) -> frozenset[str] | None:

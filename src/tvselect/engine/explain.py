@@ -150,6 +150,19 @@ def _per_gpu(ctx: DecisionInputs, rules: Rules) -> list[Alternative]:
     return alternatives
 
 
+def _no_candidate(ctx: DecisionInputs) -> Reason:
+    """Why not one variant was a candidate: the branch asked for builds none of the kind needed here."""
+    kind = "CUDA" if ctx.gpus else "CPU-only"
+    where = f"branch {ctx.options.branch}" if ctx.options.branch else "the catalog"
+    if ctx.gpus:
+        because = "this machine has a usable GPU"
+    elif ctx.options.cpu_only:
+        because = "CPU-only was asked for"
+    else:
+        because = f"no usable GPU: {ctx.facts.gpu.unavailable_reason or 'none found'}"
+    return reason("no-candidate-kind", where=where, kind=kind, because=because)
+
+
 def no_match(ctx: DecisionInputs, rules: Rules) -> tuple[tuple[Reason, ...], tuple[Alternative, ...]]:
     """Why no variant runs here, and the nearest things that do (`rules`: as the choice applied them)."""
     facts, catalog, options, gpus = ctx.facts, ctx.catalog, ctx.options, ctx.gpus
@@ -161,6 +174,8 @@ def no_match(ctx: DecisionInputs, rules: Rules) -> tuple[tuple[Reason, ...], tup
         alternatives.extend(_per_gpu(ctx, rules))
     if not reasons:
         reasons.extend(_near_misses(ctx, rules))
+    if not reasons:
+        reasons.append(_no_candidate(ctx))
     if gpus and not options.cpu_only:
         cpu_build = best(facts, catalog, options._replace(cpu_only=True), rules)
         if cpu_build is not None:

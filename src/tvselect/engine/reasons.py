@@ -41,9 +41,10 @@ TEMPLATES: dict[str, str] = {
     "workload-isa-unbuilt": "no {better} build for this GPU on branch {branch}: {label} build instead",
     "workload-isa-unbuilt-cpu": "no {better} CPU-only build on branch {branch}: {label} build instead",
     # when nothing runs
-    "no-build-for-capability": "no build exists for compute capability {cap}; the seed's Extending the Matrix section says how to add one",
+    "no-build-for-capability": "no build exists for compute capability {cap}; the build-torchvision README's Extending the Matrix section says how to add one",
     "no-build-for-tegra": "no build exists for compute capability {cap} (Tegra runs only exact builds); the build-torchvision README's Extending the Matrix section says how to add one",
     "no-common-variant": "no single variant runs on all GPUs ({caps}); each GPU's own variant is listed among the alternatives",
+    "no-candidate-kind": "{where} builds no {kind} variant, and only {kind} variants are candidates here ({because})",
     "cpu-arch-unknown": "the CPU could not be identified ({why}), so no build can be shown to run",
     "no-variant-for-arch": "no variant exists for {arch} CPUs (builds exist for x86_64 and aarch64 only)",
     # alternatives

@@ -47,7 +47,7 @@ def simulated_gpus(values: Sequence[str], driver: str | None, catalog: Catalog) 
             excluded=(),
             driver_version=driver_version,
             cuda_driver_version=None,
-            unavailable_reason="the simulated machine has no GPU (--gpu none)",
+            unavailable_reason="simulated with --gpu none",
             notes=("simulated: --gpu none",),
         )
     gpus = [_simulated_gpu(index, value, catalog) for index, value in enumerate(values)]
@@ -73,5 +73,5 @@ def _simulated_gpu(index: int, value: str, catalog: Catalog) -> Gpu:
     problem = unknown_capability(cap, catalog.known_capabilities)
     if problem is not None:
         raise BadInputError(f"--gpu '{value}': {problem}")
-    name = f"simulated GPU (compute capability {format_capability(cap)})"
+    name = "simulated GPU"
     return Gpu(index=index, name=name, uuid=None, capability=cap, memory_mib=None, mig=None)

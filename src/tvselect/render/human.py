@@ -9,22 +9,27 @@ from rich.console import Console
 from rich.markup import escape
 
 from tvselect.app.choose import Report
+from tvselect.app.inputs import MachineInputs
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts.model import Facts
 from tvselect.flox.install import ORG_PLACEHOLDER
+from tvselect.render.console import make_console, plural, table_width, wrapped
 
 if TYPE_CHECKING:
-    from rich.tree import Tree
-
     from tvselect.verify.verdict import VerifyResult
 
 
 def _console() -> Console:
-    from tvselect.render.safe_console import safe_console
+    return make_console()
 
-    return safe_console()
+
+def machine_title(machine: MachineInputs) -> str:
+    """What the facts describe: this machine, one simulated from options, or a facts document's."""
+    if machine.facts_path is not None:
+        return "Machine from " + ("standard input" if machine.facts_path == "-" else machine.facts_path)
+    return "Simulated machine" if machine.simulated else "This machine"
 
 
 def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
@@ -78,56 +83,37 @@ def render_report(report: Report) -> None:
     """The answer of a run, for a person."""
     console = _console()
     decision, catalog = report.decision, report.catalog
-    console.print("[bold]This machine[/]")
+    console.print(f"[bold]{escape(machine_title(report.machine))}[/]")
     for line in _machine_lines(decision.facts, catalog):
-        console.print("  " + line)
+        wrapped(console, line, indent=2, hang=7)
     console.print()
     variant = report.variant
     if variant is None:
         console.print("[bold red]No variant runs on this machine.[/]")
-        for why in decision.reasons:
-            console.print(f"  - {escape(why.text)}")
     else:
         unpublished = report.published is not None and report.published.chosen is None
         mark = " [bold red](not published)[/]" if unpublished else ""
-        console.print(f"[bold]Choice[/]  [bold green]{variant.package}[/]{mark}")
-        console.print(f"  {_versions(variant, catalog)}")
-        for why in report.reasons:
-            console.print(f"  - {escape(why.text)}")
+        wrapped(console, f"[bold]Choice[/]  [bold green]{variant.package}[/]{mark}")
+        wrapped(console, _versions(variant, catalog), indent=2)
+    for why in report.reasons if variant is not None else decision.reasons:
+        wrapped(console, f"- {escape(why.text)}", indent=2)
+    if variant is not None:
         _print_to_build(console, report)
-        plan = report.install_plan
-        if plan is not None:
-            command = " ".join(plan.argv)
-            console.print(f"\n[bold]Install[/]  {escape(command)}")
-            if ORG_PLACEHOLDER in command:
-                console.print(
-                    "  [dim](replace <org> with your Flox organisation, or run tvselect --install --org ORG)[/]"
-                )
-            if plan.pinned:
-                console.print(
-                    f"  [dim](pinned to TorchVision {escape(plan.spec.split('@')[1])}: the same name is built on several branches)[/]"
-                )
+    if report.install_plan is not None:
+        _print_install_plan(console, report)
     alternatives = [alt for alt in decision.alternatives if alt.variant != variant]
     if alternatives:
         console.print("\n[bold]Alternatives[/]")
         for alt in alternatives:
-            console.print(
-                f"  {alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}"
-            )
-    result = report.install_result
-    if result is not None:
-        if result.dry_run:
-            console.print(f"\n[bold]Dry run[/]: would run {escape(' '.join(result.argv))}")
-        elif result.ok:
-            console.print(f"\n[bold green]Installed[/] with {escape(' '.join(result.argv))}")
-        else:
-            console.print(f"\n[bold red]Not installed[/]: {escape(result.error or '')}")
+            line = f"{alt.variant.package} [dim]({alt.variant.branch})[/]: {escape(alt.reason.text)}"
+            wrapped(console, line, indent=2, hang=4)
+    _print_install_result(console, report)
     if report.verification is not None:
         console.print()
         _print_checklist(console, report.verification)
     if report.explain:
         console.print()
-        console.print(_explain_tree(report))
+        _print_explanation(console, report)
 
 
 def _print_to_build(console: Console, report: Report) -> None:
@@ -138,63 +124,96 @@ def _print_to_build(console: Console, report: Report) -> None:
     from tvselect.app.published import build_commands
 
     title = "To serve this machine" if choice.chosen is None else "To serve it at its best"
-    console.print(f"\n[bold]{title}[/], build and publish from a build-torchvision checkout:")
+    console.print()
+    wrapped(console, f"[bold]{title}[/], build and publish from a build-torchvision checkout:")
     for command in build_commands(choice.best, choice.org):
-        console.print(f"  {escape(command)}")
+        wrapped(console, escape(command), indent=2, hang=4)
 
 
-def _explain_tree(report: Report) -> Tree:
-    from rich.tree import Tree
+def _print_install_plan(console: Console, report: Report) -> None:
+    plan = report.install_plan
+    assert plan is not None
+    command = " ".join(plan.argv)
+    console.print()
+    wrapped(console, f"[bold]Install[/]  {escape(command)}")
+    if ORG_PLACEHOLDER in command:
+        note = "(replace <org> with your Flox organisation, or run tvselect --install --org ORG)"
+        wrapped(console, f"[dim]{escape(note)}[/]", indent=2)
+    if plan.pinned:
+        version = plan.spec.split("@")[1]
+        note = f"(pinned to TorchVision {version}: the same name is built on several branches)"
+        wrapped(console, f"[dim]{escape(note)}[/]", indent=2)
 
+
+def _print_install_result(console: Console, report: Report) -> None:
+    result = report.install_result
+    if result is None:
+        return
+    command = escape(" ".join(result.argv))
+    if result.dry_run:
+        wrapped(console, f"\n[bold]Dry run[/]: would run {command}")
+    elif result.ok:
+        wrapped(console, f"\n[bold green]Installed[/] with {command}")
+    else:
+        wrapped(console, f"\n[bold red]Not installed[/]: {escape(result.error or '')}")
+
+
+_TITLES = {
+    CHOSEN: "Chosen",
+    RUNS: "Runs here, ranked lower",
+    CANNOT_RUN: "Cannot run here",
+    NOT_CONSIDERED: "Not considered",
+}
+
+
+def _print_explanation(console: Console, report: Report) -> None:
+    """Every candidate, grouped by verdict; names whole on their lines, reasons wrapped at spaces."""
     decision = report.decision
-    tree = Tree(
-        f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
-    )
-    titles = {
-        CHOSEN: "Chosen",
-        RUNS: "Runs here, ranked lower",
-        CANNOT_RUN: "Cannot run here",
-        NOT_CONSIDERED: "Not considered",
-    }
-    all_verdicts = decision.verdicts
+    head = f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
+    wrapped(console, head)
     for status in (CHOSEN, RUNS, CANNOT_RUN, NOT_CONSIDERED):
-        verdicts = [v for v in all_verdicts if v.status == status]
+        verdicts = [v for v in decision.verdicts if v.status == status]
         if not verdicts:
             continue
-        branch = tree.add(f"[bold]{titles[status]}[/] ({len(verdicts)})")
+        console.print(f"  [bold]{_TITLES[status]}[/] ({len(verdicts)})")
         if status in (CHOSEN, RUNS):
             for v in verdicts:
                 why = f": {escape(v.reasons[0].text)}" if v.reasons else ""
-                branch.add(f"{v.variant.package} [dim]({v.variant.branch})[/]{why}")
+                wrapped(console, f"{v.variant.package} [dim]({v.variant.branch})[/]{why}", indent=4, hang=4)
             continue
         grouped: dict[str, list[str]] = defaultdict(list)
         for v in verdicts:
             grouped["; ".join(r.text for r in v.reasons)].append(f"{v.variant.package} ({v.variant.branch})")
         for why, packages in grouped.items():
-            node = branch.add(f"{escape(why)} [dim]({len(packages)})[/]")
+            wrapped(console, f"{escape(why)} [dim]({len(packages)})[/]", indent=4, hang=2)
             for name in packages:
-                node.add(f"[dim]{escape(name)}[/]")
-    return tree
+                console.print(f"      [dim]{escape(name)}[/]", soft_wrap=True)
 
 
-def render_facts(facts: Facts, catalog: Catalog) -> None:
+def render_facts(facts: Facts, catalog: Catalog, machine: MachineInputs | None = None) -> None:
     """The probe's facts, for a person."""
     console = _console()
-    for line in _machine_lines(facts, catalog):
-        console.print(line)
-    for note in facts.gpu.notes:
-        console.print(f"[dim]note: {escape(note)}[/]")
+    if machine is not None and machine.simulated:
+        console.print(f"[bold]{escape(machine_title(machine))}[/]")
     if facts.host:
-        console.print(f"[dim]host: {escape(facts.host)}[/]")
+        console.print(f"host   {escape(facts.host)}")
+    for line in _machine_lines(facts, catalog):
+        wrapped(console, line, hang=7)
+    for note in facts.gpu.notes:
+        wrapped(console, f"[dim]note: {escape(note)}[/]", hang=6)
+
+
+_COLUMNS = ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA")
 
 
 def render_variants(variants: list[Variant], catalog: Catalog) -> None:
-    """A table of variants."""
+    """The variants as a table when it fits the terminal, else grouped by branch; names are never cut."""
     from rich.table import Table
 
-    table = Table(title=f"{len(variants)} variants", title_justify="left")
-    for column in ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA"):
-        table.add_column(column)
+    console = _console()
+    table = Table(title=plural(len(variants), "variant"), title_justify="left")
+    for column in _COLUMNS:
+        table.add_column(column, no_wrap=True)
     for v in variants:
         table.add_row(
             v.package,
@@ -205,14 +224,29 @@ def render_variants(variants: list[Variant], catalog: Catalog) -> None:
             v.pytorch or "?",
             v.cuda or "-",
         )
-    _console().print(table)
+    if table_width(table) <= console.width:
+        console.print(table)
+        return
+    console.print(plural(len(variants), "variant"))
+    longest = max((len(v.package) for v in variants), default=0)
+    columns = 2 + longest + 2 + 5 + 1 + 10 <= console.width
+    for name, branch in catalog.branches.items():
+        on_branch = [v for v in variants if v.branch == name]
+        if not on_branch:
+            continue
+        console.print()
+        versions = f"TorchVision {branch.torchvision or '?'}, PyTorch {branch.pytorch}, CUDA {branch.cuda}"
+        wrapped(console, f"[bold]branch {name}[/] ({versions})")
+        for v in on_branch:
+            tail = f"  {v.gpu_arch or '-':<5} {v.cpu_isa}" if columns else ""
+            console.print(f"  {v.package:<{longest if columns else 0}}{tail}", soft_wrap=True)
 
 
 def render_show(document: dict[str, Any]) -> None:
     """`tvselect show`, for a person."""
     console = _console()
     for entry in document["variants"]:
-        console.print(f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
+        wrapped(console, f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
         rows = [
             ("TorchVision", entry["torchvision"] or "not yet known"),
             ("PyTorch", entry["pytorch"] or "unknown"),
@@ -233,15 +267,15 @@ def render_show(document: dict[str, Any]) -> None:
                 ("min driver", f"{entry['min_driver']}: {entry['min_driver_note']}"),
             ]
         for label, value in rows:
-            console.print(f"  {label:<19} {escape(str(value))}")
+            wrapped(console, f"{label:<19} {escape(str(value))}", indent=2, hang=20)
         if entry["would_be_chosen_here"]:
             console.print("  [green]here: runs, and is what tvselect would choose[/]")
         elif entry["runs_here"]:
-            console.print("  [green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')")
+            wrapped(console, "[green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')", indent=2)
         else:
             console.print("  [red]here: cannot run[/]")
             for why in entry["why_not_here"]:
-                console.print(f"    - {escape(why)}")
+                wrapped(console, f"- {escape(why)}", indent=4)
         console.print()
 
 
@@ -254,7 +288,7 @@ def _print_checklist(console: Console, result: VerifyResult) -> None:
     console.print(f"[bold]Verify[/]  {escape(result.python)}")
     for check in result.checks:
         mark = _MARKS["ok" if check.ok else check.severity]
-        console.print(f"  {mark} {escape(f'{check.name:<18}')} {escape(check.detail)}")
+        wrapped(console, f"{mark} {escape(f'{check.name:<18}')} {escape(check.detail)}", indent=2, hang=21)
     failed = sum(1 for c in result.checks if not c.ok and c.severity != WARNING)
     warned = sum(1 for c in result.checks if not c.ok and c.severity == WARNING)
     tail = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.plan import Plan
-from tvselect.render.safe_console import safe_console
+from tvselect.render.console import make_console, plural, table_width, wrapped
 
 HOSTS_SHOWN = 3
 
@@ -20,46 +21,66 @@ def hosts_text(hosts: tuple[str, ...], shown_at_most: int = HOSTS_SHOWN) -> str:
 
 def render_plan(result: Plan) -> None:
     """The plan: packages to build, hosts no variant serves, and the totals."""
-    console = safe_console()
-    totals = result.totals
-    known = totals.missing is not None
+    console = make_console()
     if result.packages:
-        title = "Packages the fleet needs" if known else "Packages to build"
-        table = Table(title=title, title_justify="left", show_lines=False)
-        table.add_column("Package")
-        table.add_column("Branch")
-        if known:
-            table.add_column("Published")
-        table.add_column("Hosts", justify="right")
-        table.add_column("For example")
-        for item in result.packages:
-            count, hosts = str(len(item.hosts)), hosts_text(item.hosts)
-            mark = ["[green]yes[/]" if item.published else "[red]missing[/]"] if known else []
-            table.add_row(escape(item.variant.package), escape(item.variant.branch), *mark, count, hosts)
-        console.print(table)
+        _render_packages(console, result)
     else:
         console.print("[bold]Packages to build[/]: none")
     if result.unserved:
         console.print()
-        table = Table(title="Hosts with no runnable variant", title_justify="left")
-        table.add_column("Why")
-        table.add_column("Hosts", justify="right")
-        table.add_column("For example")
-        for group in result.unserved:
-            table.add_row(escape(group.reason), str(len(group.hosts)), hosts_text(group.hosts))
-        console.print(table)
+        _render_unserved(console, result)
     console.print()
+    for line in _totals_lines(result):
+        wrapped(console, line)
+
+
+def _render_packages(console: Console, result: Plan) -> None:
+    """A table when every cell fits the terminal, else one package a line: names are never cut."""
+    known = result.totals.missing is not None
+    title = "Packages the fleet needs" if known else "Packages to build"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("Package", "Branch", *(["Published"] if known else []), "Hosts", "For example"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "Hosts" else "left")
+    for item in result.packages:
+        count, hosts = str(len(item.hosts)), hosts_text(item.hosts)
+        mark = [_published(item.published)] if known else []
+        table.add_row(escape(item.variant.package), escape(item.variant.branch), *mark, count, hosts)
+    if table_width(table) <= console.width:
+        console.print(table)
+        return
+    console.print(f"[bold]{title}[/]")
+    for item in result.packages:
+        state = f", {_published(item.published)}" if known else ""
+        wrapped(console, f"{escape(item.variant.package)} [dim]({item.variant.branch})[/]{state}", indent=2)
+        wrapped(console, f"{plural(len(item.hosts), 'host')}: {hosts_text(item.hosts)}", indent=4)
+
+
+def _published(published: bool | None) -> str:
+    return "[green]yes[/]" if published else "[red]missing[/]"
+
+
+def _render_unserved(console: Console, result: Plan) -> None:
+    console.print("[bold]Hosts with no runnable variant[/]")
+    for group in result.unserved:
+        wrapped(console, f"- {escape(group.reason)}", indent=2)
+        wrapped(console, f"{plural(len(group.hosts), 'host')}: {hosts_text(group.hosts)}", indent=4)
+
+
+def _totals_lines(result: Plan) -> list[str]:
+    totals = result.totals
     line = (
-        f"[bold]{totals.hosts}[/] hosts ({totals.kinds} kinds of machine): "
-        f"[green]{totals.served} served[/] by {totals.packages} packages, "
+        f"[bold]{plural(totals.hosts, 'host')}[/] ({plural(totals.kinds, 'kind')} of machine): "
+        f"[green]{totals.served} served[/] by {plural(totals.packages, 'package')}, "
         + (f"[red]{totals.unserved} unserved[/]" if totals.unserved else "0 unserved")
     )
-    if known:
-        line += (
-            f"\n[bold]{totals.served_published}[/] hosts served by published packages today; "
+    lines = [line]
+    if totals.missing is not None:
+        lines.append(
+            f"[bold]{plural(totals.served_published or 0, 'host')}[/] served by published packages today; "
             f"{totals.served_not_best} served, not at their best (a published package runs there, the best "
-            f"is missing); {totals.missing} packages still to build (tvselect plan --missing lists them)"
+            f"is missing); {plural(totals.missing, 'package')} still to build (tvselect plan --missing lists them)"
         )
     if totals.invalid:
-        line += f"; [yellow]{totals.invalid} documents could not be read[/] (listed on stderr)"
-    console.print(line)
+        documents = plural(totals.invalid, "document")
+        lines[-1] += f"; [yellow]{documents} could not be read[/] (listed on stderr)"
+    return lines

@@ -1,0 +1,76 @@
+"""The one rich Console every human renderer prints through, and text that wraps without cutting names."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+PIPED_WIDTH = 200
+"""Width for output that is not a terminal and has no COLUMNS: read later, so not cut to 80."""
+
+
+def plain() -> bool:
+    """Whether styles are off: NO_COLOR set to anything non-empty (`--no-color` sets it)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 host`, `2 hosts`."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console honouring COLUMNS and NO_COLOR; NO_COLOR drops bold and dim as well as colours."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
+    return Console(
+        highlight=False,
+        soft_wrap=False,
+        width=width,
+        stderr=stderr,
+        color_system=None if plain() else "auto",
+    )
+
+
+def _breaks(plain: str, first: int, rest: int) -> list[int]:
+    """Offsets of the spaces to break `plain` at, filling lines of `first`, then `rest`, characters."""
+    breaks: list[int] = []
+    line_start, last_space, limit = 0, -1, first
+    for index, char in enumerate(plain):
+        if char == " ":
+            if index - line_start > limit and last_space > line_start:
+                breaks.append(last_space)
+                line_start, limit = last_space + 1, rest
+            last_space = index
+    if len(plain) - line_start > limit and last_space > line_start:
+        breaks.append(last_space)
+    return breaks
+
+
+def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> None:
+    """Print `markup` wrapped at spaces, never inside a word, so package names stay whole.
+
+    The first line starts at `indent`, continuation lines at `indent + hang`. A word longer than
+    the line is printed whole and left to the terminal to wrap.
+    """
+    text = Text.from_markup(markup)
+    width = console.width
+    breaks = _breaks(text.plain, width - indent, max(width - indent - hang, 20))
+    offsets = [b for space in breaks for b in (space, space + 1)]
+    pieces = text.divide(offsets)[::2] if offsets else [text]
+    for number, piece in enumerate(pieces):
+        pad = indent if number == 0 else indent + hang
+        console.print(Text(" " * pad) + piece, soft_wrap=True)
+
+
+def table_width(table: Table) -> int:
+    """The width `table` needs to show every cell whole (rich would cut cells to fit a narrower one)."""
+    widths = [
+        max(Text.from_markup(str(cell), emoji=False).cell_len for cell in (column.header, *column.cells))
+        for column in table.columns
+    ]
+    return sum(widths) + 3 * len(widths) + 1
