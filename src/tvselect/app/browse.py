@@ -41,11 +41,7 @@ def list_variants(request: ListRequest) -> Listing:
     """The catalog's variants that pass the request's filters; BadInputError for an unknown filter value."""
     catalog = load(request.catalog_path)
     branch = branch_of(catalog, request.branch) if request.branch is not None else None
-    gpu_arch = request.gpu_arch
-    if gpu_arch is not None:
-        gpu_arch = gpu_arch.lower().replace("_", "")
-        if gpu_arch not in catalog.gpu_archs:
-            raise BadInputError(f"--gpu-arch {gpu_arch!r}: choose from {', '.join(catalog.gpu_archs)}")
+    gpu_arch = _gpu_arch_of(catalog, request.gpu_arch) if request.gpu_arch is not None else None
     isa = request.isa
     if isa is not None and isa not in catalog.isas:
         raise BadInputError(f"--isa {isa!r}: choose from {', '.join(catalog.isas)}")
@@ -58,6 +54,18 @@ def list_variants(request: ListRequest) -> Listing:
         and (not request.cpu_only or v.gpu_arch is None)
     )
     return Listing(chosen, catalog)
+
+
+def _gpu_arch_of(catalog: Catalog, text: str) -> str:
+    """The catalog's architecture for `--gpu-arch`, spelled as `--gpu` is (9.0, sm_90, sm90, 90)."""
+    from tvselect.base.capability import parse_capability
+
+    cap = parse_capability(text)
+    for name, arch in catalog.gpu_archs.items():
+        if cap == arch.capability:
+            return name
+    known = ", ".join(catalog.gpu_archs)
+    raise BadInputError(f"--gpu-arch {text!r}: no build for it; choose from {known} (or 9.0, sm_90, 90)")
 
 
 class PackageView(NamedTuple):

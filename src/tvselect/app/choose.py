@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from tvselect.app.inputs import Choice, MachineInputs, facts_of, load, options_of
+from tvselect.app.inputs import Choice, MachineInputs, facts_of, input_warnings, load, options_of
 from tvselect.errors import BadInputError, ExitCode
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ class Report(NamedTuple):
     def warnings(self) -> tuple[str, ...]:
         """Every warning, as text."""
         texts = [w.text for w in self.decision.warnings]
+        texts.extend(input_warnings(self.machine, self.decision.facts))
         if self.install_plan is not None and self.install_plan.unpinnable:
             texts.append(
                 "this package name exists on several branches and this branch's TorchVision version is "
@@ -257,4 +258,5 @@ def _write_nfd(path: str, expiry: str | None, decision: Decision, catalog: Catal
         return f"removed {path}: no variant runs here, so no label" if remove_nfd(path) else None
     until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
     write_nfd(path, render_nfd(labels, until))
-    return None
+    lasting = f", expiring {until.isoformat()}" if until else ""
+    return f"wrote {len(labels)} Node Feature Discovery labels to {path}{lasting}"

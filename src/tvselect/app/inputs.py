@@ -98,3 +98,14 @@ def facts_of(catalog: Catalog, machine: MachineInputs, environ: Mapping[str, str
         source = "standard input" if machine.facts_path == "-" else machine.facts_path
         check_known_capabilities(facts, catalog.known_capabilities, source)
     return facts
+
+
+def input_warnings(machine: MachineInputs, facts: Facts) -> tuple[str, ...]:
+    """Options that changed nothing, in words: `--driver` with no GPU to apply it to."""
+    if machine.driver is None or machine.gpus or machine.facts_path is not None or facts.gpu.gpus:
+        return ()
+    why = facts.gpu.unavailable_reason or "none found"
+    return (
+        f"--driver {machine.driver} only replaces the driver version this machine's GPUs report, and it "
+        f"has no usable GPU ({why}), so it changes nothing; add --gpu CC to decide for a machine with GPUs",
+    )

@@ -16,6 +16,8 @@ from tvselect import __version__
 from tvselect.errors import ExitCode, TvselectError
 
 if TYPE_CHECKING:
+    from typer._click.exceptions import UsageError
+
     from tvselect.app.cover import CoverRequest
     from tvselect.app.inputs import MachineInputs
     from tvselect.app.plan import Progress
@@ -29,6 +31,10 @@ Examples:
   tvselect --available published.txt       # choose among the packages listed there
   tvselect --json | jq -r .package         # for provisioning scripts: JSON on stdout only
   tvselect --gpu 8.6 --cpuinfo FILE        # decide for another machine
+  tvselect list --gpu-arch 9.0             # the catalog's builds for an H100
+
+\b
+Shell completion (bash, zsh, fish): tvselect --install-completion
 
 \b
 Exit status:
@@ -44,7 +50,9 @@ Exit status:
 app = typer.Typer(
     name="tvselect",
     help=HELP,
-    add_completion=False,
+    # Only the full app (a subcommand, --help or a completion request named) carries the
+    # completion options; `_command_for` keeps them off the path that answers.
+    add_completion=True,
     no_args_is_help=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -122,6 +130,10 @@ AvailableOpt = Annotated[
         "the best of them that runs is chosen.",
     ),
 ]
+# Read by `main` before parsing (it sets NO_COLOR); declared on every command for --help and parsing.
+NoColorOpt = Annotated[
+    bool, typer.Option("--no-color", help="No colours or bold/dim styles (as NO_COLOR=1 does).")
+]
 
 
 def _say(line: str) -> None:
@@ -153,6 +165,8 @@ def print_json(document: object) -> None:
 def _machine(
     cpuinfo: str | None, gpu: list[str] | None, driver: str | None, facts_path: str | None
 ) -> "MachineInputs":
+    from typer._click.exceptions import UsageError
+
     from tvselect.app.inputs import MachineInputs
 
     return MachineInputs(cpuinfo=cpuinfo, gpus=tuple(gpu or ()), driver=driver, facts_path=facts_path)
@@ -220,14 +234,22 @@ def choose(
             "--nfd-expiry", metavar="DURATION", help="With --nfd: labels expire after this (30m, 12h, 7d)."
         ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the package name on stdout (nothing on no-match)."),
+    ] = False,
+    no_color: NoColorOpt = False,
     debug: DebugOpt = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> int:
     if ctx.invoked_subcommand is not None:
         _refuse_main_options(ctx, ctx.invoked_subcommand)
         return 0
+    if quiet and (json_ or explain):
+        raise typer.BadParameter("--quiet prints only the package name; leave out --json and --explain")
     import os
 
     from tvselect.app.choose import ChooseRequest
@@ -256,7 +278,10 @@ def choose(
         _say(f"error: {report.install_result.error}")
     if report.nfd_note is not None:
         _say(report.nfd_note)
-    if json_:
+    if quiet:
+        if report.variant is not None:
+            print(report.variant.package)
+    elif json_:
         from tvselect.render.document import report_document
 
         print_json(report_document(report))
@@ -304,14 +329,24 @@ def probe(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     facts_path: FactsOpt = None,
+    no_color: NoColorOpt = False,
 ) -> int:
-    """Print the facts tvselect decides from (GPUs, driver, CPU); --json gives the facts document."""
+    """Print the facts tvselect decides from (GPUs, driver, CPU); --json gives the facts document.
+
+    \b
+    Examples:
+      tvselect probe
+      ssh gpu7 tvselect probe --json > gpu7.json    # then: tvselect --facts gpu7.json
+    """
     import os
 
-    from tvselect.app.inputs import facts_of, load
+    from tvselect.app.inputs import facts_of, input_warnings, load
 
     catalog = load(catalog_path)
-    facts = facts_of(catalog, _machine(cpuinfo, gpu, driver, facts_path), os.environ, sys.stdin)
+    machine = _machine(cpuinfo, gpu, driver, facts_path)
+    facts = facts_of(catalog, machine, os.environ, sys.stdin)
+    for warning in input_warnings(machine, facts):
+        _warn(warning)
     if json_:
         from tvselect.facts.document import to_document
 
@@ -319,26 +354,42 @@ def probe(
     else:
         from tvselect.render.human import render_facts
 
-        render_facts(facts, catalog)
+        render_facts(facts, catalog, machine)
     return ExitCode.OK
 
 
 @app.command(name="list")
 def list_(
     branch: Annotated[
-        str | None, typer.Option("--branch", metavar="BRANCH", help="Only this branch.")
+        str | None,
+        typer.Option(
+            "--branch", metavar="[auto|main|cuda-12_9|cuda-13_0]", help="Only this branch (auto: all)."
+        ),
     ] = None,
     gpu_arch: Annotated[
-        str | None, typer.Option("--gpu-arch", metavar="SM", help="Only this GPU arch, e.g. sm90.")
+        str | None,
+        typer.Option(
+            "--gpu-arch", metavar="CC", help="Only builds for this GPU: 9.0, sm_90, sm90 or 90 (as --gpu)."
+        ),
     ] = None,
     isa: Annotated[
         str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")
     ] = None,
     cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
-    json_: JsonOpt = False,
+    json_: Annotated[
+        bool,
+        typer.Option("--json", help="Print the variants as one JSON array on stdout, and nothing else there."),
+    ] = False,
     catalog_path: CatalogOpt = None,
+    no_color: NoColorOpt = False,
 ) -> int:
-    """List the catalog's variants, optionally filtered."""
+    """List the catalog's variants, optionally filtered.
+
+    \b
+    Examples:
+      tvselect list --gpu-arch 9.0 --isa avx512
+      tvselect list --cpu-only --json | jq -r '.[].package'
+    """
     from tvselect.app.browse import ListRequest, list_variants
 
     listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_path))
@@ -362,15 +413,24 @@ def show(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     facts_path: FactsOpt = None,
+    no_color: NoColorOpt = False,
 ) -> int:
-    """Everything the catalog knows about one package, and whether it would run here."""
+    """Everything the catalog knows about one package, and whether it would run here.
+
+    \b
+    Example:
+      tvselect show torchvision-python313-cuda12_9-sm90-avx512 --gpu 9.0
+    """
     import os
 
     from tvselect.app.browse import show_package
+    from tvselect.app.inputs import input_warnings
     from tvselect.render.show import package_document
 
     machine = _machine(cpuinfo, gpu, driver, facts_path)
     view = show_package(package, machine, catalog_path, os.environ, sys.stdin)
+    for warning in input_warnings(machine, view.decision.facts):
+        _warn(warning)
     document = package_document(view.variants, view.catalog, view.decision)
     if json_:
         print_json(document)
@@ -399,8 +459,14 @@ def verify(
     gpu: GpuOpt = None,
     driver: DriverOpt = None,
     facts_path: FactsOpt = None,
+    no_color: NoColorOpt = False,
 ) -> int:
-    """Check that the PyTorch and TorchVision of a Python environment really fit this machine."""
+    """Check that the PyTorch and TorchVision of a Python environment really fit this machine.
+
+    \b
+    Example:
+      tvselect verify --python /opt/torch/.venv/bin/python
+    """
     import os
 
     from tvselect.app.inputs import Choice
@@ -471,6 +537,7 @@ def plan_(
         str | None,
         typer.Option("--assign", metavar="FILE", help="With --cover/--max-builds: one JSON line per host."),
     ] = None,
+    no_color: NoColorOpt = False,
 ) -> int:
     """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
 
@@ -480,6 +547,11 @@ def plan_(
     the builds (proved optimal, or says the time limit stopped it) and shows what each kind of
     machine gives up. Exit status 0 when every host is served, 3 when some are not, 2 for bad
     input, 4 when flox cannot say what is published.
+
+    \b
+    Examples:
+      tvselect plan facts/            # a folder of 'tvselect probe --json' documents
+      tvselect plan facts/ --cover    # the fewest builds that serve every host
     """
     import os
     from functools import partial
@@ -556,7 +628,10 @@ def _command_for(args: list[str]) -> typer.Typer:
         for info in app.registered_commands
         if info.callback
     }
-    if any(arg in names or arg in ("-h", "--help", "catalog") for arg in args):
+    import os
+
+    full = ("-h", "--help", "catalog", "--install-completion", "--show-completion")
+    if "_TVSELECT_COMPLETE" in os.environ or any(arg in names or arg in full for arg in args):
         if not app.registered_groups:
             from tvselect.cli.catalog_cmd import catalog_app
 
@@ -572,16 +647,35 @@ def _command_for(args: list[str]) -> typer.Typer:
     return single
 
 
+def _usage_message(exc: "UsageError", args: list[str]) -> str:
+    """The usage error, a guess for a mistyped subcommand, and the --help that covers it."""
+    command = exc.ctx.command_path if exc.ctx is not None else "tvselect"
+    if command.split()[-1] != "tvselect":
+        return f"{exc.format_message()} (see '{command} --help')"
+    if args and not args[0].startswith("-"):
+        import difflib
+
+        names = [info.name or info.callback.__name__ for info in app.registered_commands if info.callback]
+        close = difflib.get_close_matches(args[0], names, n=1, cutoff=0.5)
+        if close:
+            return f"no such command {args[0]!r}; did you mean {close[0]}? (see 'tvselect --help')"
+    return f"{exc.format_message()} (see 'tvselect --help')"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (documented in --help)."""
     # typer vendors click from 0.28 on; the version range in pyproject.toml pins this path.
     from typer._click.exceptions import ClickException, UsageError
 
     args = sys.argv[1:] if argv is None else argv
+    if "--no-color" in args:
+        import os
+
+        os.environ["NO_COLOR"] = "1"
     try:
         result = _command_for(args)(args=args, prog_name="tvselect", standalone_mode=False)
     except UsageError as exc:
-        _say(f"error: {exc.format_message()} (see 'tvselect --help')")
+        _say(f"error: {_usage_message(exc, args)}")
         return ExitCode.BAD_INPUT
     except (typer.Abort, KeyboardInterrupt):
         _say("interrupted")

@@ -56,7 +56,13 @@ def _import_checks(obs: RawObservations) -> list[Check]:
     if torch.error is None:
         checks.append(Check("torch-import", True, ERROR, f"torch {torch.version} from {torch.path}"))
     else:
-        checks.append(Check("torch-import", False, ERROR, f"torch does not import: {torch.error}"))
+        detail = f"torch does not import: {torch.error}"
+        if "No module named 'torch'" in torch.error:
+            detail = (
+                f"no torch in this interpreter ({obs.python_executable}); name the one that runs your "
+                "models with --python PATH"
+            )
+        checks.append(Check("torch-import", False, ERROR, detail))
     vision = obs.torchvision
     if vision is None:
         checks.append(

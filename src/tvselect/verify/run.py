@@ -14,6 +14,9 @@ from tvselect.verify.payload import STAGE_MARK
 
 PAYLOAD_PATH = Path(__file__).with_name("payload.py")
 DEFAULT_TIMEOUT = 120.0
+# The oldest Python the payload runs on: it starts with `from __future__ import annotations`
+# (3.7); older interpreters, Python 2 included, stop on a SyntaxError before running anything.
+OLDEST_PYTHON = "3.7"
 
 SIGNAL_HINTS: Mapping[str, str] = {
     "SIGILL": "an illegal instruction: the build uses CPU instructions this CPU does not have",
@@ -96,6 +99,12 @@ def _exit_failure(
         hint = SIGNAL_HINTS.get(name)
         detail = f"the interpreter was killed by {name}{_during(stage)}" + (f" ({hint})" if hint else "")
         return PayloadFailure(argv, "signal", detail, stage, tail)
+    if code != 0 and stage is None and "SyntaxError" in tail:
+        detail = (
+            f"{argv[0]} cannot run the checks: tvselect verify checks Python {OLDEST_PYTHON} or newer "
+            f"(it exited with status {code} on a SyntaxError)"
+        )
+        return PayloadFailure(argv, "exit-status", detail, stage, tail)
     if code != 0:
         detail = f"the interpreter exited with status {code}{_during(stage)}"
         if wrapped and 128 < code < 160:
