@@ -165,8 +165,6 @@ def print_json(document: object) -> None:
 def _machine(
     cpuinfo: str | None, gpu: list[str] | None, driver: str | None, facts_path: str | None
 ) -> "MachineInputs":
-    from typer._click.exceptions import UsageError
-
     from tvselect.app.inputs import MachineInputs
 
     return MachineInputs(cpuinfo=cpuinfo, gpus=tuple(gpu or ()), driver=driver, facts_path=facts_path)
@@ -378,7 +376,9 @@ def list_(
     cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
     json_: Annotated[
         bool,
-        typer.Option("--json", help="Print the variants as one JSON array on stdout, and nothing else there."),
+        typer.Option(
+            "--json", help="Print the variants as one JSON array on stdout, and nothing else there."
+        ),
     ] = False,
     catalog_path: CatalogOpt = None,
     no_color: NoColorOpt = False,

@@ -169,7 +169,9 @@ _TITLES = {
 def _print_explanation(console: Console, report: Report) -> None:
     """Every candidate, grouped by verdict; names whole on their lines, reasons wrapped at spaces."""
     decision = report.decision
-    head = f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
+    head = (
+        f"[bold]Every candidate[/] (workload {decision.options.workload}, rule that decided: {decision.rule})"
+    )
     wrapped(console, head)
     for status in (CHOSEN, RUNS, CANNOT_RUN, NOT_CONSIDERED):
         verdicts = [v for v in decision.verdicts if v.status == status]
@@ -187,7 +189,7 @@ def _print_explanation(console: Console, report: Report) -> None:
         for why, packages in grouped.items():
             wrapped(console, f"{escape(why)} [dim]({len(packages)})[/]", indent=4, hang=2)
             for name in packages:
-                console.print(f"      [dim]{escape(name)}[/]", soft_wrap=True)
+                wrapped(console, f"[dim]{escape(name)}[/]", indent=6, hang=2)
 
 
 def render_facts(facts: Facts, catalog: Catalog, machine: MachineInputs | None = None) -> None:
@@ -271,7 +273,11 @@ def render_show(document: dict[str, Any]) -> None:
         if entry["would_be_chosen_here"]:
             console.print("  [green]here: runs, and is what tvselect would choose[/]")
         elif entry["runs_here"]:
-            wrapped(console, "[green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')", indent=2)
+            wrapped(
+                console,
+                "[green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')",
+                indent=2,
+            )
         else:
             console.print("  [red]here: cannot run[/]")
             for why in entry["why_not_here"]:
