@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 PIPED_WIDTH = 200
 """Width for output that is not a terminal and has no COLUMNS: read later, so not cut to 80."""
@@ -29,6 +32,8 @@ def make_console(stderr: bool = False) -> Console:
     width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
     return Console(
         highlight=False,
+        # No :emoji: codes in tvselect's text; replacing them loads a 4,000-entry table.
+        emoji=False,
         soft_wrap=False,
         width=width,
         stderr=stderr,
@@ -57,7 +62,7 @@ def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> No
     The first line starts at `indent`, continuation lines at `indent + hang`. A word longer than
     the line is printed whole and left to the terminal to wrap.
     """
-    text = Text.from_markup(markup)
+    text = Text.from_markup(markup, emoji=False)
     width = console.width
     breaks = _breaks(text.plain, width - indent, max(width - indent - hang, 20))
     offsets = [b for space in breaks for b in (space, space + 1)]
