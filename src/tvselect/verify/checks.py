@@ -59,8 +59,8 @@ def _import_checks(obs: RawObservations) -> list[Check]:
         detail = f"torch does not import: {torch.error}"
         if "No module named 'torch'" in torch.error:
             detail = (
-                f"no torch in this interpreter ({obs.python_executable}); name the one that runs your "
-                "models with --python PATH"
+                f"no torch in this interpreter ({torch.error}); name the one that runs your models "
+                "with --python PATH"
             )
         checks.append(Check("torch-import", False, ERROR, detail))
     vision = obs.torchvision
