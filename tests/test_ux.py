@@ -338,3 +338,16 @@ def test_license_is_mit_and_in_the_wheel(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     assert os.path.getsize(wheel) > 0
+
+
+def test_ivy_bridge_reason_lists_avx2_for_avx512_builds() -> None:
+    from machines import cpuinfo_path
+
+    ivy = str(cpuinfo_path("linux-rhel7-ivybridge.txt"))
+    doc = run("--json", "--cpuinfo", ivy, "--gpu", "9.0", "--driver", "550.54.14").json()
+    assert isinstance(doc, dict) and doc["status"] == "no-match"
+    texts = [r["text"] for r in doc["reasons"]]
+    assert (
+        "this CPU lacks avx2, avx512bw, avx512dq, avx512f, avx512vl, fma, which the avx512 build needs"
+        in texts
+    )
