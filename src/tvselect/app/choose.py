@@ -258,5 +258,5 @@ def _write_nfd(path: str, expiry: str | None, decision: Decision, catalog: Catal
         return f"removed {path}: no variant runs here, so no label" if remove_nfd(path) else None
     until = expiry_time(dt.datetime.now(dt.timezone.utc), parse_duration(expiry)) if expiry else None
     write_nfd(path, render_nfd(labels, until))
-    lasting = f", expiring {until.isoformat()}" if until else ""
+    lasting = f", expiring {until.strftime('%Y-%m-%dT%H:%M:%SZ')}" if until else ""
     return f"wrote {len(labels)} Node Feature Discovery labels to {path}{lasting}"
