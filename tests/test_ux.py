@@ -15,10 +15,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 from cli_helpers import Run, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tvselect.catalog.model import load_catalog
+from tvselect.engine.decision import NO_MATCH, Options, select
 from tvselect.engine.reasons import TEMPLATES
+from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
 
 ROOT = Path(__file__).resolve().parents[1]
+CATALOG = load_catalog()
 WIDTHS = [60, 80, 120]
 # No GPU here, whatever machine runs the tests: CUDA hides every GPU for an empty value.
 NO_GPU = {"CUDA_VISIBLE_DEVICES": ""}
@@ -351,3 +357,29 @@ def test_ivy_bridge_reason_lists_avx2_for_avx512_builds() -> None:
         "this CPU lacks avx2, avx512bw, avx512dq, avx512f, avx512vl, fma, which the avx512 build needs"
         in texts
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arch=st.sampled_from(["x86_64", "aarch64", "ppc64le"]),
+    features=st.sets(st.sampled_from(sorted({f for i in CATALOG.isas.values() for f in i.needs}))),
+    caps=st.lists(st.sampled_from(sorted(CATALOG.known_capabilities)), max_size=3),
+    driver=st.sampled_from([None, "470.57", "550.54.14", "580.65.06"]),
+    branch=st.sampled_from([None, *CATALOG.branches]),
+    cpu_only=st.booleans(),
+)
+def test_property_every_no_match_has_a_reason(
+    arch: str,
+    features: set[str],
+    caps: list[tuple[int, int]],
+    driver: str | None,
+    branch: str | None,
+    cpu_only: bool,
+) -> None:
+    devices = tuple(Gpu(i, "g", None, cap, None, None) for i, cap in enumerate(caps))
+    gpu = GpuFacts("simulated" if devices else "none", devices, (), driver, None, None if devices else "none")
+    facts = Facts(CpuFacts(arch, None, None, frozenset(features), "hypothesis"), gpu)
+    decision = select(facts, CATALOG, Options(branch=branch, cpu_only=cpu_only))
+    if decision.status == NO_MATCH:
+        assert decision.reasons, "a no-match without a reason"
+        assert all("{" not in r.text for r in decision.reasons)
