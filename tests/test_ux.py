@@ -273,10 +273,23 @@ def test_mistyped_subcommand_gets_a_suggestion(typo: str, command: str) -> None:
     assert done.code == 2 and f"did you mean {command}?" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["list", "show", "probe", "plan", "verify"], ids=str)
+SUBCOMMANDS = [
+    "list",
+    "show",
+    "probe",
+    "plan",
+    "verify",
+    "catalog",
+    "catalog import",
+    "catalog lint",
+    "catalog diff",
+]
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=str)
 def test_every_subcommand_help_has_an_example(command: str) -> None:
-    out = run(command, "--help").stdout
-    assert re.search(r"Examples?:\n +tvselect " + command, out), out
+    out = run(*command.split(), "--help").stdout
+    assert re.search(r"Examples?:\n +tvselect " + command.split()[0], out), out
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"], ids=str)

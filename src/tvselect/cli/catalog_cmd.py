@@ -13,7 +13,8 @@ from tvselect.errors import ExitCode
 
 catalog_app = typer.Typer(
     name="catalog",
-    help="Read the catalog from build-torchvision recipes: import it, lint the recipes, compare catalogs.",
+    help="Read the catalog from build-torchvision recipes: import it, lint the recipes, compare catalogs.\n\n"
+    "\b\nExample:\n  tvselect catalog lint ./build-torchvision",
     invoke_without_command=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -73,7 +74,12 @@ def import_(
         ),
     ] = None,
 ) -> int:
-    """Write a catalog (the format --catalog reads) from the recipes of checkouts or git branches."""
+    """Write a catalog (the format --catalog reads) from the recipes of checkouts or git branches.
+
+    \b
+    Example:
+      tvselect catalog import main=./build-torchvision -o team-catalog.json
+    """
     import json
     import os
 
@@ -97,7 +103,12 @@ def import_(
 
 @catalog_app.command()
 def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches = False) -> int:
-    """Find what in the recipes cannot work or contradicts itself; exit status 1 when anything is found."""
+    """Find what in the recipes cannot work or contradicts itself; exit status 1 when anything is found.
+
+    \b
+    Example:
+      tvselect catalog lint ./build-torchvision
+    """
     import os
 
     from tvselect.catalog.commands import gather, lint_sources
@@ -119,7 +130,12 @@ def diff(
     ],
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> int:
-    """Variants added, removed and changed from catalog A to catalog B, on the branches both have."""
+    """Variants added, removed and changed from catalog A to catalog B, on the branches both have.
+
+    \b
+    Example:
+      tvselect catalog diff builtin main=./build-torchvision
+    """
     from tvselect.catalog.commands import open_two
     from tvselect.catalog.diff import diff_catalogs, diff_document, diff_lines
 
