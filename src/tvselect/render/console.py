@@ -68,6 +68,7 @@ def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> No
     offsets = [b for space in breaks for b in (space, space + 1)]
     pieces = text.divide(offsets)[::2] if offsets else [text]
     for number, piece in enumerate(pieces):
+        piece.rstrip()
         pad = indent if number == 0 else indent + hang
         console.print(Text(" " * pad) + piece, soft_wrap=True)
 
