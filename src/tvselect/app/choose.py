@@ -182,7 +182,16 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
     why = _published_reasons(published, decision, request.install)
     return Report(
-        decision, catalog, plan, result, request.explain, verification, nfd_note, published, why, request.machine
+        decision,
+        catalog,
+        plan,
+        result,
+        request.explain,
+        verification,
+        nfd_note,
+        published,
+        why,
+        request.machine,
     )
 
 
