@@ -5,13 +5,11 @@ Package names are never cut: their columns do not wrap, and the other columns wr
 
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.coverage import CoverPlan, KindOutcome
+from tvselect.render.console import make_console
 from tvselect.render.plan import hosts_text
 
 CRITERIA = {
@@ -26,7 +24,7 @@ CRITERIA = {
 
 def render_cover(cover: CoverPlan, assigned: str | None) -> None:
     """The builds, what each kind of machine gets against its best, the totals and the proof."""
-    console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    console = make_console()
     console.print(_builds_table(cover) if cover.builds else "[bold]Builds[/]: none")
     console.print()
     console.print(_kinds_table(cover.kinds))
