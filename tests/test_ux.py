@@ -70,10 +70,15 @@ def test_list_shows_every_name_whole(columns: int) -> None:
 
 
 @pytest.mark.parametrize("columns", WIDTHS, ids=[f"cols{c}" for c in WIDTHS])
-def test_plan_shows_every_name_whole(columns: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize("cover", [False, True], ids=["plan", "cover"])
+def test_plan_shows_every_name_whole(columns: int, cover: bool, tmp_path: Path) -> None:
+    if cover:
+        pytest.importorskip("highspy")
     fleet = _fleet(tmp_path)
     names = {p["package"] for p in run("plan", "--json", str(fleet)).json()["packages"]}  # type: ignore[index]
-    _assert_whole_and_wrapped(run("plan", str(fleet), env={"COLUMNS": str(columns)}), names, columns)
+    extra = ("--cover",) if cover else ()
+    done = run("plan", str(fleet), *extra, env={"COLUMNS": str(columns)})
+    _assert_whole_and_wrapped(done, names, columns)
 
 
 @pytest.mark.parametrize("columns", WIDTHS, ids=[f"cols{c}" for c in WIDTHS])

@@ -73,10 +73,21 @@ def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> No
         console.print(Text(" " * pad) + piece, soft_wrap=True)
 
 
-def table_width(table: Table) -> int:
-    """The width `table` needs to show every cell whole (rich would cut cells to fit a narrower one)."""
-    widths = [
-        max(Text.from_markup(str(cell), emoji=False).cell_len for cell in (column.header, *column.cells))
-        for column in table.columns
-    ]
-    return sum(widths) + 3 * len(widths) + 1
+WRAPPED_COLUMN_MIN = 12
+"""The least width a column that may wrap is given when deciding whether a table fits."""
+
+
+def fits(table: Table, width: int) -> bool:
+    """Whether `table` shows every no-wrap cell whole in `width`, wrapping columns at least 12 wide.
+
+    rich would otherwise cut the cells of a table that does not fit, package names included.
+    """
+    needed = 3 * len(table.columns) + 1
+    for column in table.columns:
+        cells = (column.header, *column.cells)
+        longest = max(
+            max(len(line) for line in Text.from_markup(str(cell), emoji=False).plain.split("\n"))
+            for cell in cells
+        )
+        needed += longest if column.no_wrap else min(longest, WRAPPED_COLUMN_MIN)
+    return needed <= width

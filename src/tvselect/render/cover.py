@@ -5,11 +5,12 @@ Package names are never cut: their columns do not wrap, and the other columns wr
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.coverage import CoverPlan, KindOutcome
-from tvselect.render.console import make_console
+from tvselect.render.console import fits, make_console, plural, wrapped
 from tvselect.render.plan import hosts_text
 
 CRITERIA = {
@@ -25,9 +26,19 @@ CRITERIA = {
 def render_cover(cover: CoverPlan, assigned: str | None) -> None:
     """The builds, what each kind of machine gets against its best, the totals and the proof."""
     console = make_console()
-    console.print(_builds_table(cover) if cover.builds else "[bold]Builds[/]: none")
+    builds = _builds_table(cover)
+    if not cover.builds:
+        console.print("[bold]Builds[/]: none")
+    elif fits(builds, console.width):
+        console.print(builds)
+    else:
+        _builds_lines(console, cover, str(builds.title))
     console.print()
-    console.print(_kinds_table(cover.kinds))
+    kinds = _kinds_table(cover.kinds)
+    if fits(kinds, console.width):
+        console.print(kinds)
+    else:
+        _kinds_lines(console, cover.kinds, str(kinds.title))
     console.print()
     totals = cover.totals
     published = f" and {_count(totals.prebuilt, 'published package')}" if totals.prebuilt else ""
@@ -74,6 +85,14 @@ def _kinds_table(kinds: tuple[KindOutcome, ...]) -> Table:
     table.add_column("Hosts", justify="right", no_wrap=True, min_width=5)
     table.add_column("Gets", no_wrap=True)
     table.add_column("Gives up", overflow="fold")
+    for row in _kind_rows(kinds):
+        table.add_row(*row)
+    return table
+
+
+def _kind_rows(kinds: tuple[KindOutcome, ...]) -> list[tuple[str, str, str, str]]:
+    """Each kind's row: the machine and its first host, hosts, what it gets, what it gives up (markup)."""
+    rows = []
     for kind in kinds:
         got = kind.got
         gets = (
@@ -86,8 +105,35 @@ def _kinds_table(kinds: tuple[KindOutcome, ...]) -> Table:
             given = f"[red]unserved[/] ({why})"
         else:
             given = escape("; ".join(kind.gives_up)) if kind.gives_up else "nothing: its best"
-        table.add_row(f"{escape(kind.machine)} ({escape(kind.example)})", str(kind.hosts), gets, given)
-    return table
+        rows.append((f"{escape(kind.machine)} ({escape(kind.example)})", str(kind.hosts), gets, given))
+    return rows
+
+
+def _builds_lines(console: Console, cover: CoverPlan, title: str) -> None:
+    """The builds one a line, for a terminal too narrow for their table: names stay whole."""
+    console.print(f"[bold]{escape(title)}[/]")
+    for build in cover.builds:
+        published = " [dim](published)[/]" if build.prebuilt else ""
+        wrapped(
+            console, f"{escape(build.variant.package)} [dim]({build.variant.branch})[/]{published}", indent=2
+        )
+        counts = f"{plural(build.kinds, 'kind')}, {plural(len(build.hosts), 'host')}"
+        wrapped(console, f"{counts}: {hosts_text(build.hosts, 6)}", indent=4)
+
+
+def _kinds_lines(console: Console, kinds: tuple[KindOutcome, ...], title: str) -> None:
+    """What each kind gets, one block a kind, for a terminal too narrow for the table."""
+    console.print(f"[bold]{escape(title)}[/]")
+    for kind, (machine, _, _, given) in zip(kinds, _kind_rows(kinds), strict=True):
+        wrapped(console, f"- {machine}: {plural(kind.hosts, 'host')}", indent=2)
+        got = kind.got
+        gets = (
+            f"{escape(got.variant.package)} [dim]({escape(got.variant.branch)})[/]"
+            if got
+            else "[red]nothing[/]"
+        )
+        wrapped(console, f"gets {gets}", indent=4)
+        wrapped(console, f"gives up {given}", indent=4)
 
 
 def _proof(cover: CoverPlan) -> str:

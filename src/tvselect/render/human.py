@@ -15,7 +15,7 @@ from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts.model import Facts
 from tvselect.flox.install import ORG_PLACEHOLDER
-from tvselect.render.console import make_console, plural, table_width, wrapped
+from tvselect.render.console import fits, make_console, plural, wrapped
 
 if TYPE_CHECKING:
     from tvselect.verify.verdict import VerifyResult
@@ -226,7 +226,7 @@ def render_variants(variants: list[Variant], catalog: Catalog) -> None:
             v.pytorch or "?",
             v.cuda or "-",
         )
-    if table_width(table) <= console.width:
+    if fits(table, console.width):
         console.print(table)
         return
     console.print(plural(len(variants), "variant"))

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tvselect.fleet.plan import Plan
-from tvselect.render.console import make_console, plural, table_width, wrapped
+from tvselect.render.console import fits, make_console, plural, wrapped
 
 HOSTS_SHOWN = 3
 
@@ -45,7 +45,7 @@ def _render_packages(console: Console, result: Plan) -> None:
         count, hosts = str(len(item.hosts)), hosts_text(item.hosts)
         mark = [_published(item.published)] if known else []
         table.add_row(escape(item.variant.package), escape(item.variant.branch), *mark, count, hosts)
-    if table_width(table) <= console.width:
+    if fits(table, console.width):
         console.print(table)
         return
     console.print(f"[bold]{title}[/]")
