@@ -163,7 +163,8 @@ def _user_texts() -> list[tuple[str, str]]:
 
 def test_no_internal_jargon() -> None:
     for where, text in _user_texts():
-        assert not re.search(r"\bseed\b", text, re.IGNORECASE), where
+        # "the seed" was the team's name for the build-torchvision README; a random seed is fine.
+        assert not re.search(r"\bthe seed\b|\bseed's\b|\bseed readme\b", text, re.IGNORECASE), where
 
 
 def test_driver_without_gpu_says_it_changes_nothing() -> None:
