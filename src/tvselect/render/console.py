@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from tvselect.base.safe_text import safe_text
+from tvselect.render.safe_console import SafeConsole
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -30,7 +33,7 @@ def make_console(stderr: bool = False) -> Console:
     """A console honouring COLUMNS and NO_COLOR; NO_COLOR drops bold and dim as well as colours."""
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
-    return Console(
+    return SafeConsole(
         highlight=False,
         # No :emoji: codes in tvselect's text; replacing them loads a 4,000-entry table.
         emoji=False,
@@ -62,7 +65,8 @@ def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> No
     The first line starts at `indent`, continuation lines at `indent + hang`. A word longer than
     the line is printed whole and left to the terminal to wrap.
     """
-    text = Text.from_markup(markup, emoji=False)
+    # Text.from_markup bypasses the console's render_str, so the text is cleaned here.
+    text = Text.from_markup(safe_text(markup), emoji=False)
     width = console.width
     breaks = _breaks(text.plain, width - indent, max(width - indent - hang, 20))
     offsets = [b for space in breaks for b in (space, space + 1)]

@@ -6,7 +6,6 @@ with `render_str`; cleaning there covers them all once, before rich adds its own
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -20,8 +19,3 @@ class SafeConsole(Console):
 
     def render_str(self, text: str, **kwargs: Any) -> Text:
         return super().render_str(safe_text(text), **kwargs)
-
-
-def safe_console() -> SafeConsole:
-    """The console for standard output; piped output is not truncated to 80 columns."""
-    return SafeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
