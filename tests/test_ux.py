@@ -298,11 +298,30 @@ def test_every_subcommand_help_has_an_example(command: str) -> None:
     assert re.search(r"Examples?:\n +tvselect " + command.split()[0], out), out
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"], ids=str)
-def test_shell_completion_script_and_answers(shell: str) -> None:
-    assert "_TVSELECT_COMPLETE" in run("--show-completion", shell).stdout
-    done = run(env={"_TVSELECT_COMPLETE": "complete_bash", "COMP_WORDS": "tvselect li", "COMP_CWORD": "1"})
-    assert done.stdout.split() == ["list"]
+COMPLETION_REQUESTS = [
+    ("bash", {"_TVSELECT_COMPLETE": "complete_bash", "COMP_WORDS": "tvselect li", "COMP_CWORD": "1"}),
+    ("zsh", {"_TVSELECT_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "tvselect li"}),
+    (
+        "fish",
+        {
+            "_TVSELECT_COMPLETE": "complete_fish",
+            "_TYPER_COMPLETE_ARGS": "tvselect li",
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("env", [c[1] for c in COMPLETION_REQUESTS], ids=[c[0] for c in COMPLETION_REQUESTS])
+def test_shell_completion_answers_each_shell(env: dict[str, str]) -> None:
+    """What the completion scripts of bash, zsh and fish ask tvselect, in their protocols."""
+    done = run(env=env)
+    assert done.code == 0 and "list" in done.stdout and "plan" not in done.stdout, done.stdout
+
+
+def test_shell_completion_script_is_shown() -> None:
+    assert "_TVSELECT_COMPLETE" in run("--show-completion").stdout
+    assert "--install-completion" in run("--help").stdout
 
 
 def test_result_schema_validates_with_plain_jsonschema() -> None:
