@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tvselect.base.capability import format_capability, parse_capability, parse_version, unknown_capability
+from tvselect.base.capability import parse_capability, parse_version, unknown_capability
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Gpu, GpuFacts
 
