@@ -206,3 +206,16 @@ def test_property_reading_any_bytes_gives_a_recipe_or_one_line_error(noise: byte
         interpret(parse_recipe(data, "pkgs/x.nix"), "team", KNOWN)
     except RecipeError as exc:
         assert str(exc).startswith("pkgs/x.nix:") and "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://[github.com/NixOS/nixpkgs/archive/x.tar.gz", "[", "http://[::1/x", "not a url"],
+    ids=["bracket-host", "lone-bracket", "unclosed-ipv6", "no-scheme"],
+)
+def test_a_url_that_is_not_a_url_pins_nothing(url: str) -> None:
+    """Found by the property test above: '[' in a fetchTarball URL once raised urllib's ValueError."""
+    text = GOOD.replace("https://github.com/NixOS/nixpkgs/archive/", url + "#", 1)
+    assert text != GOOD
+    recipe = interpret(parse_recipe(_bytes(text), "pkgs/x.nix"), "team", KNOWN)
+    assert recipe is not None

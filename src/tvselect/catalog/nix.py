@@ -180,9 +180,13 @@ def _pin(url: Located, found: dict[str, Any]) -> None:
     """Note what a fetchTarball URL pins: nixpkgs, or PyTorch from build-pytorch."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url.value)
+    try:
+        parts = urlsplit(url.value)
+        host = parts.hostname
+    except ValueError:  # not a URL at all ('[' reads as a broken IPv6 host): it pins nothing
+        return
     segments = [s for s in parts.path.split("/") if s]
-    if parts.hostname != "github.com" or len(segments) != 4 or segments[2] != "archive":
+    if host != "github.com" or len(segments) != 4 or segments[2] != "archive":
         return
     revision = segments[3].removesuffix(".tar.gz")
     if segments[:2] == ["NixOS", "nixpkgs"]:
