@@ -1,0 +1,97 @@
+"""The options several commands share, as typer annotations, and the machine they describe."""
+
+# No `from __future__ import annotations` here: typer reads these signatures on every run,
+# and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tvselect import __version__
+
+if TYPE_CHECKING:
+    from tvselect.app.inputs import MachineInputs
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"tvselect {__version__}")
+        raise typer.Exit()
+
+
+WorkloadOpt = Annotated[
+    str,
+    typer.Option(
+        "--workload",
+        metavar="WORKLOAD",
+        help="What the machine will run, a workload of the catalog (a wrong name lists them); "
+        "orders the CPU builds.",
+    ),
+]
+BranchOpt = Annotated[
+    str,
+    typer.Option(
+        "--branch",
+        metavar="BRANCH",
+        help="Consider only this branch of the catalog ('auto': all); 'tvselect list' shows them.",
+    ),
+]
+CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-only builds even with GPUs.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")
+]
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        metavar="PATH",
+        help="Use this catalog file, or the recipes of this checkout folder ([BRANCH=]DIR), instead of "
+        "the built-in catalog (default: $TVSELECT_CATALOG).",
+    ),
+]
+CpuinfoOpt = Annotated[
+    str | None,
+    typer.Option("--cpuinfo", metavar="PATH", help="Take the CPU from this /proc/cpuinfo-format file."),
+]
+GpuOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gpu",
+        metavar="CC",
+        help="Take the GPUs from here: a compute capability (8.6, sm_86, sm86, 86), repeatable; 'none' for no GPU.",
+    ),
+]
+DriverOpt = Annotated[
+    str | None,
+    typer.Option("--driver", metavar="VERSION", help="Take this NVIDIA driver version, e.g. 550.54.14."),
+]
+FactsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--facts",
+        metavar="PATH",
+        help="Take all facts from a 'tvselect probe --json' document ('-' for stdin).",
+    ),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback for unexpected errors.")]
+AvailableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--available",
+        metavar="FILE",
+        help="The packages your org has published, one a line or 'flox search --json' output ('-' for stdin); "
+        "the best of them that runs is chosen.",
+    ),
+]
+# Read by `main` before parsing (it sets NO_COLOR); declared on every command for --help and parsing.
+NoColorOpt = Annotated[
+    bool, typer.Option("--no-color", help="No colours or bold/dim styles (as NO_COLOR=1 does).")
+]
+
+
+def machine_inputs(
+    cpuinfo: str | None, gpu: list[str] | None, driver: str | None, facts_path: str | None
+) -> "MachineInputs":
+    """The MachineInputs for the --cpuinfo, --gpu, --driver and --facts values."""
+    from tvselect.app.inputs import MachineInputs
+
+    return MachineInputs(cpuinfo=cpuinfo, gpus=tuple(gpu or ()), driver=driver, facts_path=facts_path)

@@ -1,0 +1,214 @@
+"""The typer application and its main command (`tvselect` with no subcommand): decide, install, label."""
+
+# No `from __future__ import annotations` here: typer reads these signatures on every run,
+# and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
+import sys
+from typing import Annotated
+
+import typer
+
+from tvselect.cli.options import (
+    AvailableOpt,
+    BranchOpt,
+    CatalogOpt,
+    CpuinfoOpt,
+    CpuOnlyOpt,
+    DebugOpt,
+    DriverOpt,
+    FactsOpt,
+    GpuOpt,
+    JsonOpt,
+    NoColorOpt,
+    WorkloadOpt,
+    machine_inputs,
+    version_callback,
+)
+from tvselect.cli.output import print_json, say, warn
+
+HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
+
+\b
+Examples:
+  tvselect                                 # what should go on this machine, and why
+  tvselect --install --org acme            # install the best that acme has published
+  tvselect --available published.txt       # choose among the packages listed there
+  tvselect --json | jq -r .package         # for provisioning scripts: JSON on stdout only
+  tvselect --gpu 8.6 --cpuinfo FILE        # decide for another machine
+  tvselect list --gpu-arch 9.0             # the catalog's builds for an H100
+
+\b
+Shell completion (bash, zsh, fish): tvselect --install-completion
+
+\b
+Exit status:
+  0  a variant was chosen (and installed, with --install)
+  1  unexpected error (please report it; --debug shows the traceback)
+  2  bad usage or bad input
+  3  no variant runs on this machine, or none your org has published (the answer still prints in full)
+  4  the install failed (flox missing, or flox failed), or flox could not say what your org has published
+  5  tvselect verify: a check failed
+  141  the reader of standard output went away (as for SIGPIPE)
+"""
+
+app = typer.Typer(
+    name="tvselect",
+    help=HELP,
+    # Only the full app (a subcommand, --help or a completion request named) carries the
+    # completion options; `_command_for` keeps them off the path that answers.
+    add_completion=True,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback(invoke_without_command=True)
+def choose(
+    ctx: typer.Context,
+    workload: WorkloadOpt = "general",
+    branch: BranchOpt = "auto",
+    cpu_only: CpuOnlyOpt = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show every candidate and why it lost or cannot run.")
+    ] = False,
+    json_: JsonOpt = False,
+    install: Annotated[
+        bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")
+    ] = False,
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org",
+            metavar="ORG",
+            help="The Flox organisation that publishes the builds; with flox on PATH, the best variant it has "
+            "published is chosen.",
+        ),
+    ] = None,
+    available: AvailableOpt = None,
+    directory: Annotated[
+        str | None,
+        typer.Option("--dir", metavar="DIR", help="The flox environment to install into (flox -d)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")
+    ] = False,
+    verify_: Annotated[
+        bool,
+        typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="With --install: stop flox (and all it started) after this long. [default: 1800]",
+            show_default=False,
+        ),
+    ] = 1800.0,
+    catalog_path: CatalogOpt = None,
+    cpuinfo: CpuinfoOpt = None,
+    gpu: GpuOpt = None,
+    driver: DriverOpt = None,
+    facts_path: FactsOpt = None,
+    nfd: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd",
+            metavar="PATH",
+            help="Write the choice as Node Feature Discovery labels to this file (removed on no-match).",
+        ),
+    ] = None,
+    nfd_expiry: Annotated[
+        str | None,
+        typer.Option(
+            "--nfd-expiry", metavar="DURATION", help="With --nfd: labels expire after this (30m, 12h, 7d)."
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the package name on stdout (nothing on no-match)."),
+    ] = False,
+    no_color: NoColorOpt = False,
+    debug: DebugOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> int:
+    if ctx.invoked_subcommand is not None:
+        _refuse_main_options(ctx, ctx.invoked_subcommand)
+        return 0
+    if quiet and (json_ or explain):
+        raise typer.BadParameter("--quiet prints only the package name; leave out --json and --explain")
+    import os
+
+    from tvselect.app.choose import ChooseRequest
+    from tvselect.app.choose import choose as run_choose
+    from tvselect.app.inputs import Choice
+
+    request = ChooseRequest(
+        Choice(workload, branch, cpu_only),
+        machine_inputs(cpuinfo, gpu, driver, facts_path),
+        catalog_path,
+        explain=explain,
+        install=install,
+        org=org,
+        directory=directory,
+        dry_run=dry_run,
+        verify=verify_,
+        timeout=timeout,
+        nfd=nfd,
+        nfd_expiry=nfd_expiry,
+        available=available,
+    )
+    report = run_choose(request, os.environ, sys.stdin)
+    for warning in report.warnings:
+        warn(warning)
+    if report.install_result is not None and report.install_result.error is not None:
+        say(f"error: {report.install_result.error}")
+    if report.nfd_note is not None:
+        say(report.nfd_note)
+    if quiet:
+        if report.variant is not None:
+            print(report.variant.package)
+    elif json_:
+        from tvselect.render.document import report_document
+
+        print_json(report_document(report))
+    else:
+        from tvselect.render.human import render_report
+
+        render_report(report)
+    return report.exit_code
+
+
+def _refuse_main_options(ctx: typer.Context, name: str) -> None:
+    """BadInputError for an option of the main command given before subcommand `name`.
+
+    Such an option would be silently ignored (`tvselect --json list` printing a table);
+    `--debug` works anywhere and is allowed.
+    """
+    given = [
+        param
+        for param in ctx.command.params
+        if param.name not in ("debug", "version")
+        and getattr(ctx.get_parameter_source(param.name or ""), "name", "") == "COMMANDLINE"
+    ]
+    if not given:
+        return
+    from tvselect.errors import BadInputError
+
+    option = given[0].opts[0]
+    sub = getattr(ctx.command, "commands", {}).get(name)
+    takes = sub is not None and any(option in p.opts for p in sub.params)
+    where = (
+        f"give it after the command: tvselect {name} {option} ..."
+        if takes
+        else f"'tvselect {name}' has no {option}"
+    )
+    raise BadInputError(
+        f"{option} before '{name}' is an option of the main command, not of '{name}'; {where}"
+    )
