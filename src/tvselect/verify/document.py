@@ -22,7 +22,8 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "python": result.python,
         "command": list(result.command),
         "checks": [
-            {"name": c.name, "ok": c.ok, "severity": c.severity, "detail": c.detail} for c in result.checks
+            {"name": c.name, "ok": c.ok, "severity": c.severity, "code": c.code, "detail": c.detail}
+            for c in result.checks
         ],
         "observations": dict(result.observations.document) if result.observations else None,
         "failure": None
@@ -43,7 +44,7 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
             "gpu_arch": match.gpu_arch,
             "cpu_isa": None,
             "candidates": [{"package": v.package, "branch": v.branch} for v in match.candidates],
-            "why_not": match.why_not,
+            "why_not": match.why_not.text if match.why_not else None,
         },
         "facts": to_document(result.facts),
     }
