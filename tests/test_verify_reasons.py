@@ -118,6 +118,14 @@ CASES: list[tuple[str, Facts, list[Change], str, bool, str]] = [
         False,
         "torch-import-failed",
     ),
+    (
+        "torch-missing",
+        ONE_H100,
+        [_set("torch.error", "ModuleNotFoundError: No module named 'torch'")],
+        "torch-import",
+        False,
+        "torch-missing",
+    ),
     ("vision-ok", ONE_H100, [], "torchvision-import", True, "torchvision-imports"),
     (
         "vision-broken",
