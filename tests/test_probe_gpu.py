@@ -16,10 +16,10 @@ from gpu_fakes import install_fake_pynvml, smi_row, write_nvidia_smi
 from tvselect.facts.model import GpuFacts
 from tvselect.probe.gpu import (
     VisibleDevices,
-    parse_nvidia_smi,
     parse_visible_devices,
     read_gpus,
 )
+from tvselect.probe.smi import parse_nvidia_smi
 
 MIB = 1024 * 1024
 H100 = {

@@ -24,7 +24,8 @@ from tvselect.facts.document import load_facts
 from tvselect.facts.model import CpuFacts, Facts
 from tvselect.fleet.documents import Entry, read_entries
 from tvselect.probe.cpu import parse_cpuinfo, read_cpuinfo_file
-from tvselect.probe.gpu import Found, parse_nvidia_smi
+from tvselect.probe.smi import parse_nvidia_smi
+from tvselect.probe.visibility import Found
 from tvselect.verify.observations import RawObservations, observations_from_line
 
 FIXTURE = Path(__file__).parent / "fixtures" / "h100-nvml-probe.json"

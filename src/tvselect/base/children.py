@@ -15,7 +15,10 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import selectors
 
 MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 """The most read of each of a child's standard output and standard error."""
@@ -142,20 +145,8 @@ def _read_until(
                 break  # a grandchild that left the group still holds the pipes: stop reading them
             end = deadline if killed_at is None else killed_at + drain
             for key, _ in selector.select(max(0.0, end - now)):
-                fd = int(key.fd)
-                try:
-                    chunk = os.read(fd, 65536)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    selector.unregister(fd)
-                    continue
-                room = limit - sizes[fd]
-                taken[fd].append(chunk[: max(0, room)])
-                sizes[fd] += len(chunk)
-                flooded = flooded or sizes[fd] > limit
+                if _take(selector, int(key.fd), taken, sizes, limit):
+                    flooded = True
     for stream in (process.stdout, process.stderr):
         stream.close()
     out, err = b"".join(taken[out_fd]), b"".join(taken[err_fd])
@@ -163,6 +154,31 @@ def _read_until(
         return Finished(process.wait(), out, err)
     _reap(process)
     return Flooded(limit, out, err) if flooded else TimedOut(out, err)
+
+
+def _take(
+    selector: selectors.BaseSelector,
+    fd: int,
+    taken: dict[int, list[bytes]],
+    sizes: dict[int, int],
+    limit: int,
+) -> bool:
+    """Read what one pipe has ready, keeping at most `limit` bytes of it; whether it passed the limit.
+
+    A pipe at its end (or failing) is unregistered from the selector.
+    """
+    try:
+        chunk = os.read(fd, 65536)
+    except BlockingIOError:
+        return False
+    except OSError:
+        chunk = b""
+    if not chunk:
+        selector.unregister(fd)
+        return False
+    taken[fd].append(chunk[: max(0, limit - sizes[fd])])
+    sizes[fd] += len(chunk)
+    return sizes[fd] > limit
 
 
 def _wait_until(process: subprocess.Popen[bytes], deadline: float) -> Finished | TimedOut:

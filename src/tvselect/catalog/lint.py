@@ -79,6 +79,7 @@ def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> It
 
 
 def file_name_differs(build: Build) -> str | None:
+    """Why a recipe's file name is not its pname (`<pname>.nix`); None when it is."""
     stem = build.recipe.file.rsplit("/", 1)[-1].removesuffix(".nix")
     return None if stem == build.package else f"file name {stem}.nix differs from pname {build.package}"
 

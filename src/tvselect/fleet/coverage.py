@@ -137,14 +137,7 @@ def cover_fleet(
     solution = solve(demands, prebuilt=prebuilt, max_builds=max_builds, time_limit=time_limit)
     got = [_got(found, option) for found, option in zip(ranked, solution.assignment, strict=True)]
     host_variants = tuple(got[k].variant if got[k] is not None else None for k in fleet.host_kinds)  # type: ignore[union-attr]
-    first = _first_hosts(fleet)
-    kinds = sorted(
-        (
-            _outcome(fleet.hosts[first[k]], facts, counts[k], ranked[k], got[k])
-            for k, facts in enumerate(fleet.kinds)
-        ),
-        key=lambda o: (-o.hosts, o.example),
-    )
+    kinds = _outcomes(fleet, counts, ranked, got)
     builds = _builds(fleet, solution, host_variants, prebuilt)
     return CoverPlan(
         max_builds=max_builds,
@@ -157,6 +150,18 @@ def cover_fleet(
         host_variants=host_variants,
         totals=_totals(builds, kinds),
     )
+
+
+def _outcomes(
+    fleet: Fleet, counts: list[int], ranked: list[tuple[Ranked, ...]], got: list[Ranked | None]
+) -> list[KindOutcome]:
+    """What each kind of machine gets, most hosts first."""
+    first = _first_hosts(fleet)
+    outcomes = (
+        _outcome(fleet.hosts[first[k]], facts, counts[k], ranked[k], got[k])
+        for k, facts in enumerate(fleet.kinds)
+    )
+    return sorted(outcomes, key=lambda o: (-o.hosts, o.example))
 
 
 def _counts(fleet: Fleet) -> list[int]:
@@ -267,6 +272,31 @@ def _variant(ranked: Ranked | None) -> dict[str, Any] | None:
     }
 
 
+def _build_row(build: BuildHosts) -> dict[str, Any]:
+    v = build.variant
+    return {
+        "package": v.package,
+        "branch": v.branch,
+        "gpu_arch": v.gpu_arch,
+        "cpu_isa": v.cpu_isa,
+        "published": build.prebuilt,
+        "kinds": build.kinds,
+        "hosts": list(build.hosts),
+        "count": len(build.hosts),
+    }
+
+
+def _kind_row(kind: KindOutcome) -> dict[str, Any]:
+    return {
+        "example_host": kind.example,
+        "machine": kind.machine,
+        "count": kind.hosts,
+        "best": _variant(kind.best),
+        "gets": _variant(kind.got),
+        "gives_up": list(kind.gives_up),
+    }
+
+
 def cover_document(result: CoverPlan) -> dict[str, Any]:
     """The `cover` object that `plan --cover --json` adds to the plan document."""
     totals = result.totals
@@ -277,30 +307,8 @@ def cover_document(result: CoverPlan) -> dict[str, Any]:
         "stopped_by_time_limit": result.stopped,
         "time_limit_s": result.time_limit,
         "solve_s": round(result.seconds, 3),
-        "builds": [
-            {
-                "package": b.variant.package,
-                "branch": b.variant.branch,
-                "gpu_arch": b.variant.gpu_arch,
-                "cpu_isa": b.variant.cpu_isa,
-                "published": b.prebuilt,
-                "kinds": b.kinds,
-                "hosts": list(b.hosts),
-                "count": len(b.hosts),
-            }
-            for b in result.builds
-        ],
-        "kinds": [
-            {
-                "example_host": k.example,
-                "machine": k.machine,
-                "count": k.hosts,
-                "best": _variant(k.best),
-                "gets": _variant(k.got),
-                "gives_up": list(k.gives_up),
-            }
-            for k in result.kinds
-        ],
+        "builds": [_build_row(b) for b in result.builds],
+        "kinds": [_kind_row(k) for k in result.kinds],
         "totals": {
             "builds": totals.builds,
             "published_used": totals.prebuilt,

@@ -13,7 +13,7 @@ from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
-    from tvselect.facts.model import Facts
+    from tvselect.facts.model import Facts, GpuFacts
     from tvselect.probe.root import ProbeRoot
 
 
@@ -35,18 +35,10 @@ def gather_facts(
     is this machine's only when both the CPU and the GPUs are this machine's.
     BadInputError for malformed options.
     """
-    from dataclasses import replace
-
     from tvselect.facts.model import Facts
 
     if facts_path is not None:
-        options = (("--cpuinfo", cpuinfo), ("--gpu", gpus), ("--driver", driver))
-        given = [name for name, used in options if used]
-        if given:
-            raise BadInputError(f"--facts cannot be combined with {', '.join(given)}")
-        from tvselect.facts.document import load_facts
-
-        return load_facts(facts_path, stdin)
+        return _from_document(facts_path, stdin, cpuinfo=cpuinfo, gpus=gpus, driver=driver)
 
     from tvselect.probe.cpu import read_cpuinfo, read_cpuinfo_file
     from tvselect.probe.root import probe_root
@@ -59,21 +51,41 @@ def gather_facts(
 
         gpu = simulated_gpus(gpus, driver, catalog)
     else:
-        from tvselect.probe.gpu import read_gpus
-        from tvselect.probe.others import account_for_gpus
-        from tvselect.probe.simulate import check_driver
-
-        # Check --driver before the probe runs, so that a typo fails fast.
-        override = check_driver(driver) if driver is not None else None
-        gpu = account_for_gpus(read_gpus(environ, root=root), root, environ)
-        if override is not None:
-            probed = gpu.driver_version or "unknown"
-            note = f"driver {override} from --driver (probed: {probed})"
-            gpu = replace(gpu, driver_version=override, notes=(*gpu.notes, note))
+        gpu = _probed_gpus(root, environ, driver)
     if cpu is None:
         cpu = read_cpuinfo(root)
     host = None if cpuinfo is not None or gpus else _host_name(root)
     return Facts(cpu=cpu, gpu=gpu, host=host)
+
+
+def _from_document(
+    facts_path: str, stdin: TextIO, *, cpuinfo: str | None, gpus: Sequence[str], driver: str | None
+) -> Facts:
+    """The facts of a `--facts` document, which no option that describes a machine may join."""
+    options = (("--cpuinfo", cpuinfo), ("--gpu", gpus), ("--driver", driver))
+    given = [name for name, used in options if used]
+    if given:
+        raise BadInputError(f"--facts cannot be combined with {', '.join(given)}")
+    from tvselect.facts.document import load_facts
+
+    return load_facts(facts_path, stdin)
+
+
+def _probed_gpus(root: ProbeRoot, environ: Mapping[str, str], driver: str | None) -> GpuFacts:
+    """This machine's GPUs, every NVIDIA device accounted for; `driver` (`--driver`) replaces the driver version."""
+    from dataclasses import replace
+
+    from tvselect.probe.gpu import read_gpus
+    from tvselect.probe.others import account_for_gpus
+    from tvselect.probe.simulate import check_driver
+
+    # Check --driver before the probe runs, so that a typo fails fast.
+    override = check_driver(driver) if driver is not None else None
+    gpu = account_for_gpus(read_gpus(environ, root=root), root, environ)
+    if override is None:
+        return gpu
+    note = f"driver {override} from --driver (probed: {gpu.driver_version or 'unknown'})"
+    return replace(gpu, driver_version=override, notes=(*gpu.notes, note))
 
 
 def _host_name(root: ProbeRoot) -> str | None:

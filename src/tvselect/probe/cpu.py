@@ -62,68 +62,71 @@ def _common(blocks: list[dict[str, str]], key: str) -> frozenset[str]:
 def parse_cpuinfo(text: str, source: str = PROC_CPUINFO) -> CpuFacts:
     """Facts from the text of a `/proc/cpuinfo` file; a pure function of the text."""
     blocks = _blocks(text)
-    first = blocks[0] if blocks else {}
     merged: dict[str, str] = {}
     for block in reversed(blocks):
         merged.update(block)
     if any("flags" in b for b in blocks):
-        flags = _common(blocks, "flags")
-        return CpuFacts(
-            arch="x86_64" if "lm" in flags else "i686",
-            vendor=merged.get("vendor_id"),
-            model=first.get("model name") or merged.get("model name"),
-            features=flags,
-            source=source,
-        )
+        return _x86(blocks, merged, source)
     has_features = any("features" in b for b in blocks)
     if has_features and ("cpu implementer" in merged or "cpu architecture" in merged):
-        implementer = merged.get("cpu implementer", "")
-        part = merged.get("cpu part", "")
-        arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
-        name = _ARM_PARTS.get((implementer.lower(), part.lower()))
-        ids = f"implementer {implementer}, part {part}"
-        model = f"{name} ({ids})" if name else (ids if implementer else None)
-        return CpuFacts(
-            arch=arch,
-            vendor=implementer or None,
-            model=model,
-            features=_common(blocks, "features"),
-            source=source,
-        )
+        return _arm(blocks, merged, source)
+    return _other(merged, source, has_features)
+
+
+def _x86(blocks: list[dict[str, str]], merged: dict[str, str], source: str) -> CpuFacts:
+    """An x86 CPU: the `flags` every processor has; 64-bit when they include `lm`."""
+    flags = _common(blocks, "flags")
+    return CpuFacts(
+        arch="x86_64" if "lm" in flags else "i686",
+        vendor=merged.get("vendor_id"),
+        model=blocks[0].get("model name") or merged.get("model name"),
+        features=flags,
+        source=source,
+    )
+
+
+def _arm(blocks: list[dict[str, str]], merged: dict[str, str], source: str) -> CpuFacts:
+    """An ARM CPU: the `Features` every processor has; the core named from implementer and part."""
+    implementer = merged.get("cpu implementer", "")
+    part = merged.get("cpu part", "")
+    arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
+    name = _ARM_PARTS.get((implementer.lower(), part.lower()))
+    ids = f"implementer {implementer}, part {part}"
+    model = f"{name} ({ids})" if name else (ids if implementer else None)
+    return CpuFacts(
+        arch=arch,
+        vendor=implementer or None,
+        model=model,
+        features=_common(blocks, "features"),
+        source=source,
+    )
+
+
+def _other(merged: dict[str, str], source: str, has_features: bool) -> CpuFacts:
+    """IBM Z, POWER or RISC-V by their own lines; else an unknown CPU, saying why."""
     if merged.get("vendor_id", "").startswith("IBM/S390"):
+        features = frozenset(merged.get("features", "").split())
         return CpuFacts(
-            arch="s390x",
-            vendor="IBM",
-            model=merged.get("machine"),
-            features=frozenset(merged.get("features", "").split()),
-            source=source,
+            arch="s390x", vendor="IBM", model=merged.get("machine"), features=features, source=source
         )
     cpu_line = merged.get("cpu", "")
-    pseries = "pseries" in merged.get("platform", "").lower()
-    if "POWER" in cpu_line.upper() or pseries:
+    if "POWER" in cpu_line.upper() or "pseries" in merged.get("platform", "").lower():
         return CpuFacts(
             arch="ppc64le", vendor="IBM", model=cpu_line or None, features=frozenset(), source=source
         )
     isa = merged.get("isa", "")
     if isa.startswith("rv64"):
+        model = merged.get("uarch") or isa
         return CpuFacts(
-            arch="riscv64",
-            vendor=merged.get("mvendorid"),
-            model=merged.get("uarch") or isa,
-            features=frozenset(),
-            source=source,
+            arch="riscv64", vendor=merged.get("mvendorid"), model=model, features=frozenset(), source=source
         )
+    why = (
+        f"{source} has a 'Features' line but no 'CPU implementer' or 'CPU architecture' line"
+        if has_features
+        else f"{source} has no 'flags' or 'Features' line that tvselect recognises"
+    )
     return CpuFacts(
-        arch="unknown",
-        vendor=None,
-        model=None,
-        features=frozenset(),
-        source=source,
-        unknown_reason=(
-            f"{source} has a 'Features' line but no 'CPU implementer' or 'CPU architecture' line"
-            if has_features
-            else f"{source} has no 'flags' or 'Features' line that tvselect recognises"
-        ),
+        arch="unknown", vendor=None, model=None, features=frozenset(), source=source, unknown_reason=why
     )
 
 

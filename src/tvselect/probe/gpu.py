@@ -1,9 +1,10 @@
 """The GPU probe: NVML first, nvidia-smi where NVML cannot answer, then the GPU visibility rules of CUDA.
 
 `read_gpus` never raises and never hangs: every source that cannot be read becomes a reason in
-words, and both NVML (tvselect.probe.nvml) and nvidia-smi run under a time limit; the
-visibility rules are in tvselect.probe.visibility. `parse_nvidia_smi` is a pure function of
-its text.
+words, and both NVML (tvselect.probe.nvml) and nvidia-smi (tvselect.probe.smi, imported only
+when NVML cannot answer) run under a time limit; the visibility rules are in
+tvselect.probe.visibility. This module decides which of them may answer: none without a loaded
+driver, none under a probe root other than `/`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 
-from tvselect.base.capability import parse_capability
 from tvselect.facts.model import GpuFacts
 from tvselect.probe.nvml import (
     BINDINGS_MISSING,
@@ -22,7 +22,7 @@ from tvselect.probe.nvml import (
     run_nvml,
 )
 from tvselect.probe.root import HOST_ROOT, ProbeRoot
-from tvselect.probe.visibility import Failure, Found, FoundGpu, found_to_facts, no_gpu
+from tvselect.probe.visibility import Found, found_to_facts, no_gpu
 
 # Where these lived before the visibility rules and NVML had modules of their own.
 from tvselect.probe.visibility import VisibleDevices as VisibleDevices
@@ -42,66 +42,6 @@ LIBRARY_DIRS = (
 )
 NVML_TIMEOUT_S = 3.0
 SMI_TIMEOUT_S = 5.0
-
-# The first five are what every driver since 510 reports; memory and MIG mode come after so that a
-# product name containing a comma can still be put back together.
-SMI_FIELDS = ("index", "name", "uuid", "compute_cap", "driver_version", "memory.total", "mig.mode.current")
-SMI_ARGS = (f"--query-gpu={','.join(SMI_FIELDS)}", "--format=csv,noheader,nounits")
-
-
-def _is_missing(field: str) -> bool:
-    return not field or field.startswith("[") or field.upper() in ("N/A", "ERR!")
-
-
-def _small_int(text: str) -> int | None:
-    """`text` as an int when it is 1 to 12 ASCII digits (a GPU index or MiB count); else None."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
-
-
-def parse_nvidia_smi(text: str) -> Found:
-    """GPUs from the output of `nvidia-smi --query-gpu=<SMI_FIELDS> --format=csv,noheader,nounits`.
-
-    Also reads the plain five-field form (`index,name,uuid,compute_cap,driver_version`). Lines that
-    are not a GPU row (warnings, garbage) are skipped and named in `notes`; `[N/A]` means unknown.
-    """
-    gpus: list[FoundGpu] = []
-    notes: list[str] = []
-    drivers: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        width = len(SMI_FIELDS) if len(fields) >= len(SMI_FIELDS) else 5
-        if len(fields) > width:
-            # A comma inside the product name: everything between index and uuid is the name.
-            extra = len(fields) - width
-            fields = [fields[0], ", ".join(fields[1 : 2 + extra]), *fields[2 + extra :]]
-        if len(fields) != width or _small_int(fields[0]) is None:
-            notes.append(f"nvidia-smi: line {number} is not a GPU row: {line.strip()[:100]!r}")
-            continue
-        index, name, uuid, cap_text, driver = fields[:5]
-        memory = fields[5] if width > 5 else ""
-        mig = fields[6] if width > 5 else ""
-        cap = None if _is_missing(cap_text) else parse_capability(cap_text)
-        if not _is_missing(driver):
-            drivers.append(driver)
-        gpus.append(
-            FoundGpu(
-                index=int(index),  # checked by _small_int above
-                name=None if _is_missing(name) else name,
-                uuid=None if _is_missing(uuid) else uuid,
-                capability=cap,
-                memory_mib=_small_int(memory),
-                mig={"enabled": True, "disabled": False}.get(mig.lower()),
-                problem=None if cap else f"nvidia-smi reports its compute capability as '{cap_text}'",
-            )
-        )
-    return Found(
-        gpus=tuple(sorted(gpus, key=lambda g: g.index)),
-        driver_version=drivers[0] if drivers else None,
-        cuda_driver_version=None,
-        notes=tuple(notes),
-    )
 
 
 def read_gpus(
@@ -161,17 +101,30 @@ def _read_gpus(
         notes.append("NVML and nvidia-smi not tried: without the kernel driver they cannot answer")
         return no_gpu("NVIDIA driver installed but not loaded", notes, environ)
     if not root.is_host:
-        if loaded:
-            notes.append(f"{root.shown(driver_dir)} exists: the nvidia kernel module is loaded there")
-        else:
-            notes.append(f"{root.shown(wsl_device)} exists: a WSL2 machine, whose GPUs only NVML can list")
-        notes.append(
-            f"NVML and nvidia-smi not tried: they answer for this machine, not for the one under {root.path}"
-        )
-        return no_gpu(
-            f"the GPUs under {root.path} can be read only by NVML on that machine itself", notes, environ
-        )
+        shown = root.shown(driver_dir) if loaded else root.shown(wsl_device)
+        return _under_root(root, shown, loaded, environ)
+    return _ask_driver(environ, smi, nvml_timeout, smi_timeout)
 
+
+def _under_root(root: ProbeRoot, shown: str, loaded: bool, environ: Mapping[str, str]) -> GpuFacts:
+    """A driver found under a probe root: NVML and nvidia-smi would answer for this machine instead."""
+    if loaded:
+        notes = [f"{shown} exists: the nvidia kernel module is loaded there"]
+    else:
+        notes = [f"{shown} exists: a WSL2 machine, whose GPUs only NVML can list"]
+    notes.append(
+        f"NVML and nvidia-smi not tried: they answer for this machine, not for the one under {root.path}"
+    )
+    return no_gpu(
+        f"the GPUs under {root.path} can be read only by NVML on that machine itself", notes, environ
+    )
+
+
+def _ask_driver(
+    environ: Mapping[str, str], smi: str | None, nvml_timeout: float, smi_timeout: float
+) -> GpuFacts:
+    """The GPUs as NVML lists them, else as nvidia-smi does; else why neither could."""
+    notes: list[str] = []
     nvml = run_nvml(nvml_timeout)
     if isinstance(nvml, Found):
         notes.append("NVML: answered")
@@ -183,7 +136,9 @@ def _read_gpus(
     if smi is None:
         notes.append("nvidia-smi: not found on PATH")
         return no_gpu(nvml.reason, notes, environ)
-    found = _run_nvidia_smi(smi, environ, smi_timeout)
+    from tvselect.probe.smi import run_nvidia_smi
+
+    found = run_nvidia_smi(smi, environ, smi_timeout)
     if isinstance(found, Found):
         notes.append("used nvidia-smi")
         return found_to_facts(found, "nvidia-smi", notes, environ)
@@ -214,47 +169,3 @@ def _find_library(
         if root.exists(path):
             return path
     return None
-
-
-# ----------------------------------------------------------------------------------- nvidia-smi
-
-
-def _one_line(data: bytes) -> str:
-    text = " ".join(data.decode("utf-8", "replace").split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-SMI_MAX_OUTPUT_BYTES = 1024 * 1024
-"""The most of nvidia-smi's output read: its GPU list is a line per GPU."""
-
-
-def _run_nvidia_smi(path: str, environ: Mapping[str, str], timeout: float) -> Found | Failure:
-    from tvselect.base.children import Flooded, NotStarted, TimedOut, run_bounded
-
-    done = run_bounded([path, *SMI_ARGS], environ, timeout, limit=SMI_MAX_OUTPUT_BYTES)
-    if isinstance(done, NotStarted):
-        return Failure(f"could not be started ({done.reason})")
-    if isinstance(done, TimedOut):
-        return Failure(f"did not answer within {timeout:g} s")
-    if isinstance(done, Flooded):
-        return Failure(
-            f"printed more than {done.limit // 1024} KiB, far more than any GPU list; it was killed"
-        )
-    out, err = done.stdout, done.stderr
-    found = parse_nvidia_smi(out.decode("utf-8", "replace"))
-    if done.returncode == 0 and (found.gpus or not found.notes):
-        return found
-    # nvidia-smi prints most of its errors on standard output.
-    message = _one_line(err) or _one_line(out) or "no message"
-    if "not a valid field" in message:
-        message = f"too old to report compute capabilities (drivers before 510): {message}"
-    if found.gpus:
-        return Found(
-            gpus=found.gpus,
-            driver_version=found.driver_version,
-            cuda_driver_version=None,
-            notes=(*found.notes, f"nvidia-smi exited with status {done.returncode}: {message}"),
-        )
-    if done.returncode == 0:
-        return Failure(f"printed no GPU row: {message}")
-    return Failure(f"failed (exit status {done.returncode}): {message}")

@@ -123,6 +123,27 @@ def _read(root: ProbeRoot, path: str) -> str | None:
         return None
 
 
+def _driver_notes(root: ProbeRoot, release: str | None, cuda: str | None) -> list[str]:
+    """What the L4T release file said about the CUDA driver, and why the driver version is not read."""
+    if release is not None:
+        shown = f"CUDA {cuda}" if cuda else "a CUDA version tvselect does not know"
+        said = f"{root.shown(NV_TEGRA_RELEASE)}: L4T R{release}, whose CUDA driver supports {shown}"
+    else:
+        said = f"{root.shown(NV_TEGRA_RELEASE)}: absent or unreadable, so the CUDA driver version is unknown"
+    return [
+        said,
+        "Tegra: the driver version is not read from files (L4T numbers its releases, not its drivers); "
+        "a branch's driver minimum is checked through the CUDA version alone",
+    ]
+
+
+def _gpu_name(model: str | None, soc: str | None, socs: dict[str, Any]) -> str:
+    """The integrated GPU's name: the board's model, then its architecture and SoC where known."""
+    arch = socs.get(soc or "", {}).get("gpu")
+    details = ", ".join(d for d in (arch, soc) if d)
+    return f"{model or 'NVIDIA Tegra'} integrated GPU" + (f" ({details})" if details else "")
+
+
 def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     """The Tegra GPU of this board, or None when no file says it is a Tegra board. Never raises OSError."""
     family_text = _read(root, SOC_FAMILY)
@@ -141,23 +162,10 @@ def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     release = parse_nv_tegra_release(release_text) if release_text is not None else None
     table = load_table()
     cuda = cuda_for_release(release, table["l4t_cuda"]) if release else None
-    if release is not None:
-        shown = f"CUDA {cuda}" if cuda else "a CUDA version tvselect does not know"
-        notes.append(f"{root.shown(NV_TEGRA_RELEASE)}: L4T R{release}, whose CUDA driver supports {shown}")
-    else:
-        notes.append(
-            f"{root.shown(NV_TEGRA_RELEASE)}: absent or unreadable, so the CUDA driver version is unknown"
-        )
-    notes.append(
-        "Tegra: the driver version is not read from files (L4T numbers its releases, not its drivers); "
-        "a branch's driver minimum is checked through the CUDA version alone"
-    )
+    notes += _driver_notes(root, release, cuda)
     capability, problem = tegra_gpu(soc, cuda, table["socs"])
-    model_text = _read(root, MODEL)
-    model = (model_text or "").strip("\0 \t\r\n") or None
-    arch = table["socs"].get(soc or "", {}).get("gpu")
-    details = ", ".join(d for d in (arch, soc) if d)
-    name = f"{model or 'NVIDIA Tegra'} integrated GPU" + (f" ({details})" if details else "")
+    model = ((_read(root, MODEL) or "").strip("\0 \t\r\n")) or None
+    name = _gpu_name(model, soc, table["socs"])
     if capability is not None:
         notes.append(f"Tegra: {soc} has compute capability {format_capability(capability)} (data/tegra.json)")
     return TegraFacts(

@@ -146,9 +146,38 @@ def found_to_facts(found: Found, source: str, notes: list[str], environ: Mapping
         notes.append(
             f"CUDA_VISIBLE_DEVICES={visible.value}: {stop}; CUDA ignores that entry and every one after it"
         )
+    gpus, excluded = _usable(found.gpus, hidden)
+    _note_device_order(found.gpus, visible, environ, notes)
+    if gpus:
+        _note_container(environ, len(found.gpus), notes)
+        return GpuFacts(
+            source=source,
+            gpus=gpus,
+            excluded=excluded,
+            driver_version=found.driver_version,
+            cuda_driver_version=found.cuda_driver_version,
+            unavailable_reason=None,
+            notes=tuple(notes),
+        )
+    facts = no_gpu(_why_none(found, source, visible, stop, hidden, excluded), notes, environ)
+    return GpuFacts(
+        source="none",
+        gpus=(),
+        excluded=excluded,
+        driver_version=found.driver_version,
+        cuda_driver_version=found.cuda_driver_version,
+        unavailable_reason=facts.unavailable_reason,
+        notes=facts.notes,
+    )
+
+
+def _usable(
+    found: tuple[FoundGpu, ...], hidden: Mapping[int, str]
+) -> tuple[tuple[Gpu, ...], tuple[ExcludedGpu, ...]]:
+    """The GPUs that count, and those that do not (hidden, or without a known capability) with why."""
     gpus: list[Gpu] = []
     excluded: list[ExcludedGpu] = []
-    for g in found.gpus:
+    for g in found:
         why = hidden.get(g.index) or g.problem
         if why is None and g.capability is None:
             why = "its compute capability is unknown"
@@ -166,36 +195,25 @@ def found_to_facts(found: Found, source: str, notes: list[str], environ: Mapping
                 mig_devices=g.mig_uuids,
             )
         )
-    _note_device_order(found.gpus, visible, environ, notes)
-    if gpus:
-        _note_container(environ, len(found.gpus), notes)
-        return GpuFacts(
-            source=source,
-            gpus=tuple(gpus),
-            excluded=tuple(excluded),
-            driver_version=found.driver_version,
-            cuda_driver_version=found.cuda_driver_version,
-            unavailable_reason=None,
-            notes=tuple(notes),
-        )
+    return tuple(gpus), tuple(excluded)
+
+
+def _why_none(
+    found: Found,
+    source: str,
+    visible: VisibleDevices,
+    stop: str | None,
+    hidden: Mapping[int, str],
+    excluded: tuple[ExcludedGpu, ...],
+) -> str:
+    """Why no GPU counts: none found, all hidden by CUDA_VISIBLE_DEVICES, or each GPU's own reason."""
     if not found.gpus:
-        reason = "the NVIDIA driver reports no GPU" if source == "nvml" else "nvidia-smi lists no GPU"
-    elif visible.entries == () and visible.stopped_at is None:
-        reason = "CUDA_VISIBLE_DEVICES is empty, which hides every GPU"
-    elif stop is not None and len(hidden) == len(found.gpus):
-        reason = f"CUDA_VISIBLE_DEVICES={visible.value} hides every GPU ({stop})"
-    else:
-        reason = "; ".join(f"GPU {e.index}: {e.reason}" for e in excluded)
-    facts = no_gpu(reason, notes, environ)
-    return GpuFacts(
-        source="none",
-        gpus=(),
-        excluded=tuple(excluded),
-        driver_version=found.driver_version,
-        cuda_driver_version=found.cuda_driver_version,
-        unavailable_reason=facts.unavailable_reason,
-        notes=facts.notes,
-    )
+        return "the NVIDIA driver reports no GPU" if source == "nvml" else "nvidia-smi lists no GPU"
+    if visible.entries == () and visible.stopped_at is None:
+        return "CUDA_VISIBLE_DEVICES is empty, which hides every GPU"
+    if stop is not None and len(hidden) == len(found.gpus):
+        return f"CUDA_VISIBLE_DEVICES={visible.value} hides every GPU ({stop})"
+    return "; ".join(f"GPU {e.index}: {e.reason}" for e in excluded)
 
 
 def _note_device_order(

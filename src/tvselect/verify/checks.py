@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision
+from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import cpu_arch_rule
 from tvselect.facts.model import Facts, Gpu
 from tvselect.verify.machine import arch_checks, cpu_checks, driver_check
-from tvselect.verify.observations import RawObservations, parse_arch, release
+from tvselect.verify.observations import RawObservations, SmokeObservation, parse_arch, release
 from tvselect.verify.run import PayloadFailure
 from tvselect.verify.verdict import ERROR, WARNING, Check, VariantMatch, VerifyResult
 
@@ -51,85 +52,56 @@ def _catalog_pairs(catalog: Catalog) -> dict[tuple[tuple[int, int], tuple[int, i
 
 
 def _import_checks(obs: RawObservations) -> list[Check]:
-    checks = []
-    torch = obs.torch
+    torch, vision = obs.torch, obs.torchvision
     if torch.error is None:
-        checks.append(Check("torch-import", True, ERROR, f"torch {torch.version} from {torch.path}"))
+        torch_found = reason("torch-imports", version=torch.version, path=torch.path)
     else:
-        detail = f"torch does not import: {torch.error}"
-        if "No module named 'torch'" in torch.error:
-            detail = (
-                f"no torch in this interpreter ({torch.error}); name the one that runs your models "
-                "with --python PATH"
-            )
-        checks.append(Check("torch-import", False, ERROR, detail))
-    vision = obs.torchvision
+        code = "torch-missing" if "No module named 'torch'" in torch.error else "torch-import-failed"
+        torch_found = reason(code, error=torch.error)
     if vision is None:
-        checks.append(
-            Check("torchvision-import", False, ERROR, "torchvision not tried: torch does not import")
-        )
+        vision_found = reason("torchvision-not-tried")
     elif vision.error is None:
-        checks.append(
-            Check("torchvision-import", True, ERROR, f"torchvision {vision.version} from {vision.path}")
-        )
+        vision_found = reason("torchvision-imports", version=vision.version, path=vision.path)
     else:
-        checks.append(
-            Check("torchvision-import", False, ERROR, f"torchvision does not import: {vision.error}")
-        )
-    return checks
+        vision_found = reason("torchvision-import-failed", error=vision.error)
+    return [
+        Check("torch-import", torch.error is None, ERROR, torch_found),
+        Check("torchvision-import", vision is not None and vision.error is None, ERROR, vision_found),
+    ]
 
 
 def _pair_check(obs: RawObservations, catalog: Catalog) -> Check | None:
     if obs.torchvision is None or obs.torch.version is None or obs.torchvision.version is None:
         return None
-    torch_text, vision_text = obs.torch.version, obs.torchvision.version
-    torch, vision = release(torch_text), release(vision_text)
-    named = f"torch {torch_text} and torchvision {vision_text}"
+    named = {"torch": obs.torch.version, "torchvision": obs.torchvision.version}
+    torch, vision = release(obs.torch.version), release(obs.torchvision.version)
     if torch is None or vision is None:
-        return Check(
-            "version-pair",
-            False,
-            WARNING,
-            f"{named}: a version is not understood, so the pair is not checked",
-        )
+        return Check("version-pair", False, WARNING, reason("pair-unreadable", **named))
     pairs = _catalog_pairs(catalog)
     branches = pairs.get((torch[:2], vision[:2]))
     if branches:
         return Check(
-            "version-pair",
-            True,
-            ERROR,
-            f"{named} belong together: a catalog pair (branch {', '.join(branches)})",
+            "version-pair", True, ERROR, reason("pair-in-catalog", **named, branches=", ".join(branches))
         )
-    outside = f"not a catalog pair (the catalog builds {_fmt_versions(sorted(pairs, reverse=True))})"
-    return _pair_by_torchvision_rule(named, torch, vision, outside)
+    named["catalog_pairs"] = _fmt_versions(sorted(pairs, reverse=True))
+    return _pair_by_torchvision_rule(named, torch, vision)
 
 
 def _pair_by_torchvision_rule(
-    named: str, torch: tuple[int, int, int], vision: tuple[int, int, int], outside: str
+    named: dict[str, str], torch: tuple[int, int, int], vision: tuple[int, int, int]
 ) -> Check:
     """A pair the catalog does not build, judged by torchvision's own table or rule."""
     wanted = TORCHVISION_FOR_TORCH.get(torch[:2])
-    source = "torchvision's compatibility table"
+    source = "table"
     if wanted is None and torch[0] == 2:
-        wanted = (0, torch[1] + TORCH2_TORCHVISION_MINOR_OFFSET)
-        source = f"torchvision's rule for torch 2.x, minor + {TORCH2_TORCHVISION_MINOR_OFFSET}; newer than its table"
+        wanted, source = (0, torch[1] + TORCH2_TORCHVISION_MINOR_OFFSET), "rule"
+    found = {**named, "release": f"{torch[0]}.{torch[1]}", "offset": str(TORCH2_TORCHVISION_MINOR_OFFSET)}
     if wanted is None:
-        return Check(
-            "version-pair",
-            False,
-            WARNING,
-            f"{named}: no known rule pairs torch {torch[0]}.{torch[1]}; {outside}",
-        )
+        return Check("version-pair", False, WARNING, reason("pair-no-rule", **found))
     if vision[:2] == wanted:
-        return Check("version-pair", True, ERROR, f"{named} belong together ({source}); {outside}")
-    return Check(
-        "version-pair",
-        False,
-        ERROR,
-        f"{named} do not belong together: torch {torch[0]}.{torch[1]} goes with torchvision "
-        f"{wanted[0]}.{wanted[1]} ({source}); torchvision's compiled ops will not load or will misbehave",
-    )
+        return Check("version-pair", True, ERROR, reason(f"pair-by-{source}", **found))
+    wanted_text = f"{wanted[0]}.{wanted[1]}"
+    return Check("version-pair", False, ERROR, reason(f"pair-mismatch-{source}", **found, wanted=wanted_text))
 
 
 def _gpu_list(gpus: Sequence[Gpu]) -> str:
@@ -138,69 +110,80 @@ def _gpu_list(gpus: Sequence[Gpu]) -> str:
 
 def _cuda_without_gpu(built: str | None, sees: int) -> Check:
     if built is None:
-        return Check("cuda", True, ERROR, "no GPU on this machine, and torch is a CPU-only build")
+        return Check("cuda", True, ERROR, reason("cuda-cpu-build-no-gpu"))
     if sees:
-        return Check(
-            "cuda",
-            False,
-            WARNING,
-            f"torch sees {sees} GPU(s) that the facts do not list (were the facts simulated?)",
-        )
-    return Check(
-        "cuda",
-        False,
-        WARNING,
-        f"torch is a CUDA {built} build on a machine without a usable GPU: it runs on the CPU only, "
-        "and a CPU-only build is smaller",
-    )
+        return Check("cuda", False, WARNING, reason("cuda-gpus-not-in-facts", sees=sees))
+    return Check("cuda", False, WARNING, reason("cuda-build-without-gpu", built=built))
 
 
-def _why_unseen(obs: RawObservations, facts: Facts) -> list[str]:
+def _why_unseen(obs: RawObservations, facts: Facts) -> list[Reason]:
     """Why torch may see none of the machine's GPUs."""
     why = []
     if obs.cuda_visible_devices is not None and not obs.cuda_visible_devices.strip():
-        why.append("CUDA_VISIBLE_DEVICES is set to '' in the checked environment, which hides every GPU")
+        why.append(reason("unseen-all-hidden"))
     elif obs.cuda_visible_devices is not None:
-        why.append(f"CUDA_VISIBLE_DEVICES={obs.cuda_visible_devices} in the checked environment")
-    why += [f"GPU {e.index}: {e.reason}" for e in facts.gpu.excluded]
-    if not why:
-        why.append("the driver may be missing from this environment, or too old for this CUDA runtime")
-    return why
+        why.append(reason("unseen-visible-devices", value=obs.cuda_visible_devices))
+    why += [reason("unseen-excluded", index=e.index, why=e.reason) for e in facts.gpu.excluded]
+    return why or [reason("unseen-driver")]
 
 
 def _cuda_check(obs: RawObservations, facts: Facts) -> Check:
     gpus, hidden = facts.gpu.gpus, facts.gpu.excluded
     built = obs.cuda_built_with
     sees = (obs.device_count or 0) if obs.cuda_available else 0
-    errors = f" ({'; '.join(obs.cuda_errors)})" if obs.cuda_errors else ""
     if not gpus and not hidden:
         return _cuda_without_gpu(built, sees)
     have = _gpu_list(gpus) if gpus else f"{len(hidden)} GPU(s), all hidden"
     if built is None:
-        return Check(
-            "cuda",
-            False,
-            ERROR,
-            f"torch is a CPU-only build (torch.version.cuda is None); this machine has {have}",
-        )
+        return Check("cuda", False, ERROR, reason("cuda-cpu-build-with-gpu", have=have))
     if not sees:
-        why = _why_unseen(obs, facts)
-        return Check(
-            "cuda",
-            False,
-            ERROR,
-            f"torch.cuda.is_available() is {obs.cuda_available} and torch sees no GPU, but this machine has "
-            f"{have}: {'; '.join(why)}{errors}",
-        )
+        why = "; ".join(r.text for r in _why_unseen(obs, facts))
+        errors = f" ({'; '.join(obs.cuda_errors)})" if obs.cuda_errors else ""
+        found = reason("cuda-sees-no-gpu", available=obs.cuda_available, have=have, why=why, errors=errors)
+        return Check("cuda", False, ERROR, found)
     seen = ", ".join(
         f"cuda:{d.index} {d.name} ({format_capability(d.capability) if d.capability else '?'})"
         for d in obs.devices
     )
     if gpus and sees != len(gpus):
-        return Check(
-            "cuda", False, WARNING, f"torch sees {sees} GPU(s) ({seen}), the probe found {len(gpus)}: {have}"
-        )
-    return Check("cuda", True, ERROR, f"CUDA {built} build; torch sees {seen}")
+        found = reason("cuda-count-differs", sees=sees, seen=seen, found=len(gpus), have=have)
+        return Check("cuda", False, WARNING, found)
+    return Check("cuda", True, ERROR, reason("cuda-ok", built=built, seen=seen))
+
+
+def _nms_finding(run: SmokeObservation, cpu_nms: tuple[int, ...] | None) -> tuple[bool, Reason]:
+    """Whether nms on one device kept what it should (the known answer, else the CPU's), and why."""
+    known = run.device == "cpu" or cpu_nms is None
+    want = EXPECTED_NMS if known or cpu_nms is None else cpu_nms
+    reference = "the known answer" if known else "the CPU's"
+    if run.nms_error is not None:
+        return False, reason("nms-failed", error=run.nms_error)
+    if run.nms is None:
+        return True, reason("nms-not-run")
+    if run.nms != want:
+        return False, reason("nms-differs", kept=list(run.nms), reference=reference, wanted=list(want))
+    return True, reason("nms-matches", reference=reference)
+
+
+def _conv_finding(run: SmokeObservation, tolerance: float) -> tuple[bool, Reason]:
+    """Whether conv2d on one device agrees with its reference within the tolerance, and why."""
+    against = "the CPU's" if run.conv_compared_with == "cpu" else "a plain-Python reference"
+    if run.conv_error is not None:
+        return False, reason("conv-failed", error=run.conv_error)
+    if run.conv_max_abs_diff is None:
+        return False, reason("conv-wrong-shape")
+    diff = f"{run.conv_max_abs_diff:.3g}"
+    if run.conv_max_abs_diff > tolerance:
+        return False, reason("conv-differs", reference=against, diff=diff, tolerance=f"{tolerance:.3g}")
+    return True, reason("conv-matches", reference=against, diff=diff)
+
+
+_SMOKE_CODES: Mapping[tuple[bool, bool], str] = {
+    (True, True): "smoke-ok",
+    (False, True): "smoke-nms-wrong",
+    (True, False): "smoke-conv-wrong",
+    (False, False): "smoke-both-wrong",
+}
 
 
 def _smoke_checks(obs: RawObservations, reference_max_abs: float) -> list[Check]:
@@ -208,30 +191,10 @@ def _smoke_checks(obs: RawObservations, reference_max_abs: float) -> list[Check]
     cpu_nms = next((s.nms for s in obs.smoke if s.device == "cpu"), None)
     tolerance = CONV_TOLERANCE * max(1.0, reference_max_abs)
     for run in obs.smoke:
-        problems, good = [], []
-        want = EXPECTED_NMS if run.device == "cpu" or cpu_nms is None else cpu_nms
-        want_from = "the known answer" if run.device == "cpu" or cpu_nms is None else "the CPU's"
-        if run.nms_error is not None:
-            problems.append(f"nms failed: {run.nms_error}")
-        elif run.nms is None:
-            good.append("nms not run (torchvision did not import)")
-        elif run.nms != want:
-            problems.append(f"nms kept {list(run.nms)}, {want_from} is {list(want)}")
-        else:
-            good.append(f"nms matches {want_from}")
-        against = "the CPU's" if run.conv_compared_with == "cpu" else "a plain-Python reference"
-        if run.conv_error is not None:
-            problems.append(f"conv2d failed: {run.conv_error}")
-        elif run.conv_max_abs_diff is None:
-            problems.append("conv2d gave a result of the wrong shape")
-        elif run.conv_max_abs_diff > tolerance:
-            problems.append(
-                f"conv2d differs from {against} result by {run.conv_max_abs_diff:.3g} "
-                f"(tolerance {tolerance:.3g})"
-            )
-        else:
-            good.append(f"conv2d matches {against} result (max abs diff {run.conv_max_abs_diff:.3g})")
-        checks.append(Check(f"smoke[{run.device}]", not problems, ERROR, "; ".join(problems or good)))
+        nms_ok, nms = _nms_finding(run, cpu_nms)
+        conv_ok, conv = _conv_finding(run, tolerance)
+        found = reason(_SMOKE_CODES[nms_ok, conv_ok], nms=nms.text, conv=conv.text)
+        checks.append(Check(f"smoke[{run.device}]", nms_ok and conv_ok, ERROR, found))
     return checks
 
 
@@ -256,23 +219,28 @@ def _matching_branches(obs: RawObservations, catalog: Catalog) -> list[str]:
     ]
 
 
-def _built_arch(obs: RawObservations, catalog: Catalog) -> tuple[str | None, str | None]:
+def _built_arch(obs: RawObservations, catalog: Catalog) -> tuple[str | None, Reason | None]:
     """The one GPU architecture a CUDA build carries, or why it cannot be told."""
     entries = [e for e in (parse_arch(a) for a in obs.arch_list or ()) if e is not None]
     cubins = [e for e in entries if not e.ptx]
     if not entries:
-        return None, "torch reports no GPU architecture, so which build it is cannot be told"
+        return None, reason("match-no-arch")
     if len(cubins) == 1 and len(entries) == 1 and not cubins[0].suffix:
         gpu_arch = f"sm{cubins[0].capability[0]}{cubins[0].capability[1]}"
-        return (
-            gpu_arch,
-            None if gpu_arch in catalog.gpu_archs else f"no catalog variant is built for {cubins[0].text}",
-        )
+        built = gpu_arch in catalog.gpu_archs
+        return gpu_arch, None if built else reason("match-arch-not-built", arch=cubins[0].text)
     shown = ", ".join(e.text for e in entries)
-    return (
-        None,
-        f"it carries code for {len(entries)} architectures ({shown}); build-torchvision variants carry one",
-    )
+    return None, reason("match-many-archs", count=len(entries), archs=shown)
+
+
+def _no_branch(obs: RawObservations, built: bool, why_not: Reason | None) -> Reason:
+    """No catalog branch has the installed versions: which ones, and what else is wrong."""
+    what = f"torch {obs.torch.version}, torchvision {obs.torchvision.version if obs.torchvision else '?'}"
+    what += f", CUDA {obs.cuda_built_with}" if built else ", CPU-only"
+    what += f", Python {obs.python_version}"
+    if why_not is None:
+        return reason("match-no-branch", what=what)
+    return reason("match-no-branch-arch", what=what, why=why_not.text)
 
 
 def match_variant(obs: RawObservations, facts: Facts, catalog: Catalog) -> VariantMatch | None:
@@ -283,10 +251,7 @@ def match_variant(obs: RawObservations, facts: Facts, catalog: Catalog) -> Varia
     built = obs.cuda_built_with is not None and release(obs.cuda_built_with) is not None
     gpu_arch, why_not = _built_arch(obs, catalog) if built else (None, None)
     if not branches:
-        what = f"torch {obs.torch.version}, torchvision {obs.torchvision.version if obs.torchvision else '?'}"
-        what += f", CUDA {obs.cuda_built_with}" if built else ", CPU-only"
-        what += f", Python {obs.python_version}"
-        why_not = f"no catalog branch builds {what}" + (f"; {why_not}" if why_not else "")
+        why_not = _no_branch(obs, built, why_not)
     candidates: tuple[Variant, ...] = ()
     if why_not is None:
         candidates = tuple(
@@ -298,38 +263,56 @@ def match_variant(obs: RawObservations, facts: Facts, catalog: Catalog) -> Varia
         )
         if not candidates:
             where = f"{gpu_arch or 'CPU only'} on {facts.cpu.arch}"
-            why_not = f"no catalog variant of branch {', '.join(branches)} for {where}"
+            why_not = reason("match-no-variant", branches=", ".join(branches), where=where)
     return VariantMatch(tuple(branches), gpu_arch, candidates, why_not)
 
 
 def _variant_check(match: VariantMatch | None, expected: Variant | None) -> Check | None:
     if match is None:
         return None
-    choose = (
-        f"tvselect would choose {expected.package} (branch {expected.branch})"
-        if expected
-        else "tvselect chooses no variant here"
-    )
+    if expected is None:
+        choose = reason("would-choose-nothing").text
+    else:
+        choose = reason("would-choose", package=expected.package, branch=expected.branch).text
     if match.why_not is not None:
-        return Check("variant", False, WARNING, f"not a build-torchvision variant: {match.why_not}; {choose}")
+        return Check(
+            "variant", False, WARNING, reason("variant-not-in-catalog", why=match.why_not.text, choose=choose)
+        )
     first = match.candidates[0]
     installed = f"branch {first.branch}, {first.gpu_arch or 'CPU-only'}"
-    isas = sorted({v.cpu_isa for v in match.candidates})
+    isas = ", ".join(sorted({v.cpu_isa for v in match.candidates}))
     if expected is not None and any(
         v.package == expected.package and v.branch == expected.branch for v in match.candidates
     ):
         if match.package is not None:
-            return Check("variant", True, WARNING, f"installed build is {match.package}: {choose}")
-        return Check(
-            "variant",
-            True,
-            WARNING,
-            f"installed build is {installed}, as tvselect would choose; "
-            "the CPU ISA it was compiled for is unknown "
-            f"(torch does not report it; one of {', '.join(isas)}), tvselect would choose {expected.cpu_isa}",
-        )
-    shown = match.package or f"{installed}, CPU ISA unknown (one of {', '.join(isas)})"
-    return Check("variant", False, WARNING, f"installed build is {shown}; it runs, but {choose}")
+            return Check(
+                "variant", True, WARNING, reason("variant-expected", package=match.package, choose=choose)
+            )
+        found = reason("variant-expected-isa-unknown", installed=installed, isas=isas, isa=expected.cpu_isa)
+        return Check("variant", True, WARNING, found)
+    shown = match.package or f"{installed}, CPU ISA unknown (one of {isas})"
+    return Check("variant", False, WARNING, reason("variant-other", installed=shown, choose=choose))
+
+
+def _failure_check(failure: PayloadFailure) -> Check:
+    """The one check when the interpreter gave no observations: why, and what it wrote last."""
+    stderr = failure.stderr_tail.strip()
+    tail = f"; stderr ends: {stderr[-600:]}" if stderr else ""
+    return Check(
+        "python", False, ERROR, reason(f"python-{failure.kind}", failure=failure.detail, stderr=tail)
+    )
+
+
+def _torch_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
+    """The checks that need torch imported: CUDA, GPU code, driver, CPU kernels, smoke tests."""
+    checks = [_cuda_check(obs, facts), *arch_checks(obs, facts, catalog)]
+    driver = driver_check(obs, facts, catalog)
+    if driver is not None:
+        checks.append(driver)
+    checks += cpu_checks(obs, facts, catalog)
+    reference = obs.document.get("conv_reference_max_abs")
+    checks += _smoke_checks(obs, float(reference) if isinstance(reference, (int, float)) else 1.0)
+    return checks
 
 
 def judge(
@@ -338,30 +321,21 @@ def judge(
     """The checks, one per line, from what the payload observed (or why it could not)."""
     expected = decision.variant
     if isinstance(observations, PayloadFailure):
-        failure = observations
-        tail = f"; stderr ends: {failure.stderr_tail.strip()[-600:]}" if failure.stderr_tail.strip() else ""
-        check = Check("python", False, ERROR, f"{failure.detail}{tail}")
-        return VerifyResult(
-            _python_of(failure.command), failure.command, (check,), None, failure, facts, expected, None
-        )
+        failed = (_failure_check(observations),)
+        python = _python_of(observations.command)
+        return VerifyResult(python, observations.command, failed, None, observations, facts, expected, None)
     obs = observations
-    checks = [Check("python", True, ERROR, f"Python {obs.python_version} at {obs.python_executable}")]
+    found = reason("python-ok", version=obs.python_version, executable=obs.python_executable)
+    checks = [Check("python", True, ERROR, found)]
     if obs.payload_error is not None:
-        checks.append(Check("payload", False, ERROR, f"the checks themselves failed: {obs.payload_error}"))
+        checks.append(Check("payload", False, ERROR, reason("payload-failed", error=obs.payload_error)))
     checks += _import_checks(obs)
     pair = _pair_check(obs, catalog)
     if pair is not None:
         checks.append(pair)
     match = None
     if obs.torch.error is None:
-        checks.append(_cuda_check(obs, facts))
-        checks += arch_checks(obs, facts, catalog)
-        driver = driver_check(obs, facts, catalog)
-        if driver is not None:
-            checks.append(driver)
-        checks += cpu_checks(obs, facts, catalog)
-        reference = obs.document.get("conv_reference_max_abs")
-        checks += _smoke_checks(obs, float(reference) if isinstance(reference, (int, float)) else 1.0)
+        checks += _torch_checks(obs, facts, catalog)
         match = match_variant(obs, facts, catalog)
         variant = _variant_check(match, expected)
         if variant is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tvselect.verify.verdict import VerifyResult
+from tvselect.verify.verdict import VariantMatch, VerifyResult
 
 
 def verify_document(result: VerifyResult) -> dict[str, Any]:
@@ -22,7 +22,8 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "python": result.python,
         "command": list(result.command),
         "checks": [
-            {"name": c.name, "ok": c.ok, "severity": c.severity, "detail": c.detail} for c in result.checks
+            {"name": c.name, "ok": c.ok, "severity": c.severity, "code": c.code, "detail": c.detail}
+            for c in result.checks
         ],
         "observations": dict(result.observations.document) if result.observations else None,
         "failure": None
@@ -36,14 +37,19 @@ def verify_document(result: VerifyResult) -> dict[str, Any]:
         "expected_package": result.expected.package if result.expected else None,
         "expected_branch": result.expected.branch if result.expected else None,
         "matched_package": match.package if match else None,
-        "matched": None
-        if match is None
-        else {
-            "branches": list(match.branches),
-            "gpu_arch": match.gpu_arch,
-            "cpu_isa": None,
-            "candidates": [{"package": v.package, "branch": v.branch} for v in match.candidates],
-            "why_not": match.why_not,
-        },
+        "matched": _match_document(match),
         "facts": to_document(result.facts),
+    }
+
+
+def _match_document(match: VariantMatch | None) -> dict[str, Any] | None:
+    """Which catalog variants the installed build can be, as the document's `matched` object."""
+    if match is None:
+        return None
+    return {
+        "branches": list(match.branches),
+        "gpu_arch": match.gpu_arch,
+        "cpu_isa": None,
+        "candidates": [{"package": v.package, "branch": v.branch} for v in match.candidates],
+        "why_not": match.why_not.text if match.why_not else None,
     }

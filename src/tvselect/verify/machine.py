@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from tvselect.base.capability import Capability, format_capability, parse_version
 from tvselect.catalog.model import Catalog
+from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import ISA_RULES, cubin_runs_on
 from tvselect.facts.model import CpuFacts, Facts, Gpu
 from tvselect.verify.observations import ArchEntry, RawObservations, parse_arch, release
@@ -89,38 +90,36 @@ def _gpu_arch_check(
     exact = [e for e in running if not e.ptx and e.capability == cap]
     cubins = [e for e in running if not e.ptx]
     if exact:
-        return Check(name, True, ERROR, f"{label}: torch carries {exact[0].text} code, an exact match")
+        return Check(name, True, ERROR, reason("gpu-arch-exact", gpu=label, arch=exact[0].text))
     if cubins:
         best = max(cubins, key=lambda e: e.capability)
-        return Check(
-            name,
-            False,
-            WARNING,
-            f"{label}: no sm_{cap[0]}{cap[1]} code; {best.text} code runs on it by binary compatibility "
-            "(same major, lower minor), but an exact build may be faster",
-        )
+        found = reason("gpu-arch-compatible", gpu=label, sm=f"sm_{cap[0]}{cap[1]}", arch=best.text)
+        return Check(name, False, WARNING, found)
     if running:
         best = max(running, key=lambda e: e.capability)
-        return Check(
-            name,
-            False,
-            WARNING,
-            f"{label}: no cubin runs on it; {best.text} PTX is JIT-compiled by the driver "
-            f"(PTX runs on any GPU of capability {format_capability(best.capability)} or newer): "
-            "slow first start, and the driver must be as new as the CUDA that built it",
-        )
+        found = reason("gpu-arch-ptx", gpu=label, arch=best.text, cap=format_capability(best.capability))
+        return Check(name, False, WARNING, found)
+    return Check(name, False, ERROR, _no_code_runs(arch_list, entries, label, cap, tegra))
+
+
+def _no_code_runs(
+    arch_list: tuple[str, ...],
+    entries: list[ArchEntry],
+    label: str,
+    cap: Capability,
+    tegra: frozenset[Capability],
+) -> Reason:
+    """Why none of torch's code runs on a GPU, entry by entry."""
     why = "; ".join(
         f"{e.text}: {_REASON_WORDS.get(code, code)}" for e in entries if (code := arch_runs_on(e, cap, tegra))
     )
     unknown = [a for a in arch_list if parse_arch(a) is None]
-    extra = f"; not understood: {', '.join(unknown)}" if unknown else ""
-    return Check(
-        name,
-        False,
-        ERROR,
-        f"{label}: torch's arch list ({', '.join(arch_list) or 'empty'}) has no code that runs on it"
-        f"{' (' + why + ')' if why else ''}{extra}; CUDA kernels will fail with "
-        "'no kernel image is available for execution on the device'",
+    return reason(
+        "gpu-arch-none",
+        gpu=label,
+        arch_list=", ".join(arch_list) or "empty",
+        why=f" ({why})" if why else "",
+        not_understood=f"; not understood: {', '.join(unknown)}" if unknown else "",
     )
 
 
@@ -131,9 +130,7 @@ def driver_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check 
         return None
     runtime = release(built)
     if runtime is None:
-        return Check(
-            "cuda-driver", False, WARNING, f"torch.version.cuda is {built!r}, not a version: not checked"
-        )
+        return Check("cuda-driver", False, WARNING, reason("driver-cuda-unreadable", built=repr(built)))
     rt = f"{runtime[0]}.{runtime[1]}"
     have = parse_version(facts.gpu.cuda_driver_version or "")
     if have is not None:
@@ -142,72 +139,45 @@ def driver_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check 
     if driver is not None:
         return _by_driver_version(driver, facts.gpu.driver_version, runtime, catalog)
     if obs.cuda_available:
-        return Check(
-            "cuda-driver",
-            True,
-            ERROR,
-            f"driver version unknown; torch started CUDA {rt}, so the driver accepts it",
-        )
-    return Check("cuda-driver", False, WARNING, f"driver version unknown: CUDA {rt} support not checked")
+        return Check("cuda-driver", True, ERROR, reason("driver-unknown-cuda-started", cuda=rt))
+    return Check("cuda-driver", False, WARNING, reason("driver-unknown", cuda=rt))
 
 
 def _by_cuda_version(
     have: tuple[int, ...], shown: str | None, runtime: tuple[int, int, int], catalog: Catalog
 ) -> Check:
-    rt = f"{runtime[0]}.{runtime[1]}"
+    found = {"have": str(shown), "cuda": f"{runtime[0]}.{runtime[1]}"}
     if have[0] > runtime[0]:
-        return Check(
-            "cuda-driver", True, ERROR, f"the driver supports CUDA {shown}, newer than torch's CUDA {rt}"
-        )
+        return Check("cuda-driver", True, ERROR, reason("driver-cuda-newer", **found))
     if have[0] < runtime[0]:
         need = min_driver(catalog, runtime[0])
-        hint = f" (driver {need} or newer)" if need else ""
+        if need is None:
+            return Check(
+                "cuda-driver", False, ERROR, reason("driver-cuda-older-no-minimum", **found, major=runtime[0])
+            )
         return Check(
-            "cuda-driver",
-            False,
-            ERROR,
-            f"torch is built with CUDA {rt}, but the driver supports CUDA only up to {shown}: "
-            f"it needs a driver for CUDA {runtime[0]}.x{hint}",
+            "cuda-driver", False, ERROR, reason("driver-cuda-older", **found, major=runtime[0], need=need)
         )
     if len(have) > 1 and have[1] < runtime[1]:
-        return Check(
-            "cuda-driver",
-            True,
-            ERROR,
-            f"torch's CUDA {rt} runs on this CUDA {shown} driver through minor-version compatibility "
-            "(same major); PTX newer than the driver cannot be JIT-compiled",
-        )
-    return Check(
-        "cuda-driver", True, ERROR, f"the driver supports CUDA {shown}; torch is built with CUDA {rt}"
-    )
+        return Check("cuda-driver", True, ERROR, reason("driver-cuda-minor-compatible", **found))
+    return Check("cuda-driver", True, ERROR, reason("driver-cuda-same", **found))
 
 
 def _by_driver_version(
     driver: tuple[int, ...], text: str | None, runtime: tuple[int, int, int], catalog: Catalog
 ) -> Check:
-    rt = f"{runtime[0]}.{runtime[1]}"
+    found = {"driver": str(text), "cuda": f"{runtime[0]}.{runtime[1]}"}
     minimum = min_driver(catalog, runtime[0])
     if minimum is None:
-        return Check(
-            "cuda-driver",
-            False,
-            WARNING,
-            f"driver {text}: the catalog has no minimum for CUDA {rt}: not checked",
-        )
+        return Check("cuda-driver", False, WARNING, reason("driver-no-minimum", **found))
     if driver >= (parse_version(minimum) or ()):
         return Check(
             "cuda-driver",
             True,
             ERROR,
-            f"driver {text} runs CUDA {runtime[0]}.x builds (the catalog's minimum is {minimum}); "
-            f"torch is built with CUDA {rt}",
+            reason("driver-meets-minimum", **found, major=runtime[0], need=minimum),
         )
-    return Check(
-        "cuda-driver",
-        False,
-        ERROR,
-        f"driver {text} is too old for torch's CUDA {rt}: it needs {minimum} or newer",
-    )
+    return Check("cuda-driver", False, ERROR, reason("driver-below-minimum", **found, need=minimum))
 
 
 def cpu_checks(obs: RawObservations, facts: Facts, catalog: Catalog) -> list[Check]:
@@ -223,8 +193,8 @@ def _runs(catalog: Catalog, isa: str, cpu: CpuFacts) -> bool:
 def _capability_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> Check:
     cap = obs.cpu_capability
     if cap is None:
-        why = obs.cpu_capability_error or "None"
-        return Check("cpu-capability", False, WARNING, f"torch does not report it ({why})")
+        found = reason("cpu-capability-unreported", why=obs.cpu_capability_error or "None")
+        return Check("cpu-capability", False, WARNING, found)
     better = None
     lacking: frozenset[str] = frozenset()
     if facts.cpu.arch == "x86_64":
@@ -237,34 +207,31 @@ def _capability_check(obs: RawObservations, facts: Facts, catalog: Catalog) -> C
         if best is not None and order.index(best) < (order.index(cap) if cap in order else len(order)):
             better = best
     if lacking:
-        return Check(
-            "cpu-capability",
-            False,
-            WARNING,
-            f"torch runs {cap} CPU kernels, but the facts say this CPU lacks "
-            f"{', '.join(sorted(lacking))} (from {facts.cpu.source}): were the facts of another machine?",
+        found = reason(
+            "cpu-capability-contradicts-facts",
+            capability=cap,
+            lacking=", ".join(sorted(lacking)),
+            source=facts.cpu.source,
         )
+        return Check("cpu-capability", False, WARNING, found)
     if better is not None:
-        return Check(
-            "cpu-capability",
-            False,
-            WARNING,
-            f"torch runs {cap} CPU kernels, but this CPU can run {better} ones: the build lacks them, "
-            "or ATEN_CPU_CAPABILITY holds them back",
-        )
-    return Check("cpu-capability", True, ERROR, f"torch runs {cap} CPU kernels on this {facts.cpu.arch} CPU")
+        found = reason("cpu-capability-below-best", capability=cap, better=better)
+        return Check("cpu-capability", False, WARNING, found)
+    return Check(
+        "cpu-capability", True, ERROR, reason("cpu-capability-ok", capability=cap, arch=facts.cpu.arch)
+    )
 
 
 def _matmul_check(obs: RawObservations) -> Check:
     if obs.matmul_error is not None:
-        return Check("cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU failed: {obs.matmul_error}")
+        return Check("cpu-tensor-op", False, ERROR, reason("matmul-failed", error=obs.matmul_error))
     try:
         got = tuple(tuple(float(x) for x in row) for row in obs.matmul)
     except (TypeError, ValueError):
         got = None
     if got == EXPECTED_MATMUL:
-        return Check("cpu-tensor-op", True, ERROR, "a 2x2 matmul on the CPU gives the right answer")
+        return Check("cpu-tensor-op", True, ERROR, reason("matmul-ok"))
     expected = [list(r) for r in EXPECTED_MATMUL]
     return Check(
-        "cpu-tensor-op", False, ERROR, f"a 2x2 matmul on the CPU gave {obs.matmul!r}, expected {expected}"
+        "cpu-tensor-op", False, ERROR, reason("matmul-wrong", got=repr(obs.matmul), expected=expected)
     )

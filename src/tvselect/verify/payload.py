@@ -214,8 +214,19 @@ def observe() -> dict[str, Any]:
         return doc
     doc["cuda"] = _cuda(torch)
     doc["cpu"] = _cpu(torch)
-    # TF32 would make the GPU's conv2d differ from the CPU's by more than rounding. Newer
-    # torch has fp32_precision and warns about allow_tf32; older torch has only allow_tf32.
+    _exact_fp32(torch)
+    reference = _reference_conv(_conv_input(), _conv_weight())
+    runs = _smoke_runs(torch, torchvision, doc["cuda"], reference)
+    doc["conv_reference_max_abs"] = max(abs(v) for v in reference)
+    doc["smoke"] = runs
+    return doc
+
+
+def _exact_fp32(torch: Any) -> None:
+    """Turn TF32 off, which would make the GPU's conv2d differ from the CPU's by more than rounding.
+
+    Newer torch has fp32_precision and warns about allow_tf32; older torch has only allow_tf32.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -223,12 +234,16 @@ def observe() -> dict[str, Any]:
         except BaseException:
             with contextlib.suppress(BaseException):
                 torch.backends.cudnn.allow_tf32 = False
-    reference = _reference_conv(_conv_input(), _conv_weight())
+
+
+def _smoke_runs(
+    torch: Any, torchvision: Any, cuda: dict[str, Any], reference: list[float]
+) -> list[dict[str, Any]]:
+    """The smoke tests on the CPU (against `reference`) and on each GPU (against the CPU's conv2d)."""
     cpu = _smoke(torch, torchvision, "cpu")
     cpu["conv_compared_with"] = "python-reference"
     cpu["conv_max_abs_diff"] = _compare(cpu["conv"], reference)
     runs = [cpu]
-    cuda = doc["cuda"]
     if cuda["available"]:
         against, name = (cpu["conv"], "cpu") if cpu["conv"] is not None else (reference, "python-reference")
         for index in range(cuda["device_count"] or 0):
@@ -239,9 +254,7 @@ def observe() -> dict[str, Any]:
     for run in runs:
         values = run.pop("conv")
         run["conv_max_abs"] = max((abs(v) for v in values), default=0.0) if values is not None else None
-    doc["conv_reference_max_abs"] = max(abs(v) for v in reference)
-    doc["smoke"] = runs
-    return doc
+    return runs
 
 
 def main() -> int:

@@ -140,11 +140,16 @@ def run_payload(
     if isinstance(done, Flooded):
         detail = f"the interpreter printed more than {done.limit // (1024 * 1024)} MiB; it was killed"
         return PayloadFailure(argv, "bad-output", detail, stage, tail)
-    out = done.stdout
     failed = _exit_failure(argv, len(command) > 1, done.returncode, stage, tail)
     if failed is not None:
         return failed
-    text = out.decode("utf-8", "replace")
+    return _observations_in(argv, done.stdout.decode("utf-8", "replace"), stage, tail)
+
+
+def _observations_in(
+    argv: tuple[str, ...], text: str, stage: str | None, tail: str
+) -> RawObservations | PayloadFailure:
+    """The payload's observations: the last line of its output that is a JSON object."""
     for line in reversed(text.splitlines()):
         if line.startswith("{"):
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tvselect.catalog.model import Variant
+from tvselect.engine.reasons import Reason
 from tvselect.facts.model import Facts
 from tvselect.verify.observations import RawObservations
 from tvselect.verify.run import PayloadFailure
@@ -23,8 +24,18 @@ class Check:
     """Whether it holds."""
     severity: str
     """`error` (a failure fails verify) or `warning` (works, but not as well as it could)."""
-    detail: str
-    """What was found, and why it matters, in words."""
+    reason: Reason
+    """What was found, and why it matters, as a coded reason (engine/reasons.py)."""
+
+    @property
+    def code(self) -> str:
+        """The finding's stable code, e.g. `cuda-sees-no-gpu`."""
+        return self.reason.code
+
+    @property
+    def detail(self) -> str:
+        """The finding in words."""
+        return self.reason.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,7 @@ class VariantMatch:
     """The one GPU architecture it carries (`sm90`); None for CPU-only or multi-architecture builds."""
     candidates: tuple[Variant, ...]
     """Catalog variants it can be; the CPU ISA is not observable, so usually several."""
-    why_not: str | None
+    why_not: Reason | None
     """Why it is no catalog variant; None when it may be one."""
 
     @property
