@@ -7,6 +7,8 @@ Peak memory is the child's own maximum resident set (os.wait4), not a sum over c
     python benchmarks/startup.py            # 21 rounds
     python benchmarks/startup.py --quick    # 3 rounds: to keep the script working in CI
     python benchmarks/startup.py --json     # figures as JSON on stdout
+    python benchmarks/startup.py --baseline OLD/bin/tvselect --baseline-path OLD
+                                            # before and after in the same interleaved rounds
     python benchmarks/startup.py --recipes DIR  # also --catalog DIR: a checkout read on the fly
                                                 # (default: ../shared/build-torchvision/pytorch-2.10)
 
@@ -33,6 +35,7 @@ class Command:
     name: str
     argv: tuple[str, ...]
     rounds: int | None = None  # None: every round; slow floors run fewer times
+    env: dict[str, str] | None = None  # None: this process's environment
 
 
 @dataclass
@@ -41,10 +44,10 @@ class Sample:
     rss_mib: list[float]
 
 
-def run_once(argv: tuple[str, ...]) -> tuple[float, float, int]:
+def run_once(argv: tuple[str, ...], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=env
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -92,15 +95,33 @@ def commands(
     return found
 
 
+BASELINE = {
+    "baseline: --json --gpu none --cpuinfo FILE": "tvselect --json --gpu none --cpuinfo FILE",
+    "baseline: --json": "tvselect --json",
+    "baseline: human, rich": "tvselect (human, rich)",
+}
+
+
+def baseline_commands(found: list[Command], baseline: str, path: str | None) -> list[Command]:
+    """The tvselect commands again, run by the `baseline` executable (PYTHONPATH=`path` when given)."""
+    env = {**os.environ, "PYTHONPATH": path} if path is not None else None
+    by_name = {c.name: c for c in found}
+    return [
+        Command(name, (baseline, *by_name[ours].argv[1:]), env=env)
+        for name, ours in BASELINE.items()
+        if by_name[ours].argv[0] == by_name["tvselect --json"].argv[0]
+    ]
+
+
 def measure(cmds: list[Command], rounds: int) -> dict[str, Sample]:
     samples = {c.name: Sample([], []) for c in cmds}
     for c in cmds:  # warm-up: page cache, .pyc files
-        run_once(c.argv)
+        run_once(c.argv, c.env)
     for index in range(rounds):
         for c in cmds:
             if c.rounds is not None and index >= c.rounds:
                 continue
-            wall, rss, code = run_once(c.argv)
+            wall, rss, code = run_once(c.argv, c.env)
             if code not in (0, 3):
                 raise SystemExit(f"{c.name} exited with status {code}: {' '.join(c.argv)}")
             samples[c.name].wall.append(wall)
@@ -119,6 +140,8 @@ def main() -> int:
     parser.add_argument(
         "--tvselect", help="the tvselect executable (default: the one beside this interpreter)"
     )
+    parser.add_argument("--baseline", help="another tvselect executable to time in the same rounds")
+    parser.add_argument("--baseline-path", help="PYTHONPATH for --baseline (a --target install)")
     parser.add_argument(
         "--recipes",
         default=str(SHARED_CHECKOUT) if SHARED_CHECKOUT.is_dir() else None,
@@ -131,7 +154,10 @@ def main() -> int:
     script = args.tvselect or shutil.which("tvselect", path=str(Path(python).parent))
     tvselect = (script,) if script else (python, "-m", "tvselect")
     gpu = Path("/proc/driver/nvidia").exists() and shutil.which("nvidia-smi") is not None
-    samples = measure(commands(python, tvselect, args.cpuinfo, gpu, args.recipes), rounds)
+    cmds = commands(python, tvselect, args.cpuinfo, gpu, args.recipes)
+    if args.baseline:
+        cmds += baseline_commands(cmds, args.baseline, args.baseline_path)
+    samples = measure(cmds, rounds)
 
     def median(name: str) -> float:
         return statistics.median(samples[name].wall)
@@ -166,6 +192,9 @@ def main() -> int:
         targets["json with NVML / (nvmlInit + json simulated) <= 1.3"] = round(
             median("tvselect --json") / (nvml + simulated), 2
         )
+    for name, ours in BASELINE.items():
+        if name in samples:
+            targets[f"{ours[9:]}: this tree / baseline"] = round(median(ours) / median(name), 2)
     machine = (
         f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
