@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tvselect import __version__
 from tvselect.app.choose import Report
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.reasons import Reason
 from tvselect.facts.document import to_document
+
+if TYPE_CHECKING:
+    from tvselect.engine.explain import Verdict
+    from tvselect.engine.rank import Alternative
+    from tvselect.flox.install import InstallResult
 
 SCHEMA_VERSION = 1
 
@@ -50,67 +55,78 @@ def _published(report: Report) -> dict[str, Any]:
     }
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """The JSON object `tvselect --json` prints (schema version 1)."""
-    decision, catalog = report.decision, report.catalog
-    variant = report.variant
-    chosen: dict[str, Any]
-    if variant is not None:
-        chosen = variant_summary(variant, catalog)
-    else:
-        chosen = dict.fromkeys(
-            ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python")
-        )
+def _chosen(report: Report) -> dict[str, Any]:
+    """The chosen variant's summary, or the same keys set to None when nothing was chosen."""
+    if report.variant is not None:
+        return variant_summary(report.variant, report.catalog)
+    return dict.fromkeys(
+        ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python")
+    )
+
+
+def _alternative(alt: Alternative) -> dict[str, Any]:
+    return {
+        "package": alt.variant.package,
+        "branch": alt.variant.branch,
+        "gpu_arch": alt.variant.gpu_arch,
+        "cpu_isa": alt.variant.cpu_isa,
+        "why": _reason(alt.reason),
+    }
+
+
+def _installed(result: InstallResult) -> dict[str, Any]:
+    return {
+        "command": list(result.argv),
+        "dry_run": result.dry_run,
+        "exit_status": result.exit_status,
+        "ok": result.ok,
+        "error": result.error,
+    }
+
+
+def _candidate(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "package": verdict.variant.package,
+        "branch": verdict.variant.branch,
+        "status": verdict.status,
+        "gpu_match": verdict.gpu_match,
+        "reasons": [_reason(r) for r in verdict.reasons],
+    }
+
+
+def _decided(report: Report) -> dict[str, Any]:
+    """The keys every run has, in the document's order."""
+    decision, plan = report.decision, report.install_plan
     options = decision.options
-    doc: dict[str, Any] = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "tvselect_version": __version__,
         "status": decision.status,
-        **chosen,
+        **_chosen(report),
         "gpu_match": _gpu_match(report),
         "rule": decision.rule,
         "workload": options.workload,
         "requested_branch": options.branch,
         "cpu_only": options.cpu_only,
-        "install": list(report.install_plan.argv) if report.install_plan else None,
-        "install_pinned": report.install_plan.pinned if report.install_plan else None,
+        "install": list(plan.argv) if plan else None,
+        "install_pinned": plan.pinned if plan else None,
         "reasons": [_reason(r) for r in report.reasons],
         "warnings": list(report.warnings),
-        "alternatives": [
-            {
-                "package": alt.variant.package,
-                "branch": alt.variant.branch,
-                "gpu_arch": alt.variant.gpu_arch,
-                "cpu_isa": alt.variant.cpu_isa,
-                "why": _reason(alt.reason),
-            }
-            for alt in decision.alternatives
-        ],
+        "alternatives": [_alternative(alt) for alt in decision.alternatives],
         "facts": to_document(decision.facts),
         **_published(report),
     }
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The JSON object `tvselect --json` prints (schema version 1)."""
+    doc = _decided(report)
     if report.install_result is not None:
-        result = report.install_result
-        doc["installed"] = {
-            "command": list(result.argv),
-            "dry_run": result.dry_run,
-            "exit_status": result.exit_status,
-            "ok": result.ok,
-            "error": result.error,
-        }
+        doc["installed"] = _installed(report.install_result)
     if report.verification is not None:
         from tvselect.verify.document import verify_document
 
         doc["verification"] = verify_document(report.verification)
     if report.explain:
-        doc["candidates"] = [
-            {
-                "package": v.variant.package,
-                "branch": v.variant.branch,
-                "status": v.status,
-                "gpu_match": v.gpu_match,
-                "reasons": [_reason(r) for r in v.reasons],
-            }
-            for v in decision.verdicts
-        ]
+        doc["candidates"] = [_candidate(v) for v in report.decision.verdicts]
     return doc
