@@ -5,11 +5,14 @@ A typer sub-app; cli/main.py adds it only when `catalog` (or --help) is on the c
 
 # No `from __future__ import annotations`: typer reads these signatures (see cli/main.py).
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tvselect.errors import ExitCode
+
+if TYPE_CHECKING:
+    from tvselect.catalog.commands import ImportResult
 
 catalog_app = typer.Typer(
     name="catalog",
@@ -44,6 +47,20 @@ GitBranch = Annotated[
 AllBranches = Annotated[
     bool, typer.Option("--all-branches", help="Read every local branch of the git repository SOURCE.")
 ]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option("-o", "--output", metavar="FILE", help="Write the catalog here (else stdout)."),
+]
+PreferOpt = Annotated[
+    str | None, typer.Option("--prefer", metavar="BRANCH,...", help="Branch order of preference.")
+]
+SkipBadOpt = Annotated[
+    bool, typer.Option("--skip-bad", help="Import the recipes that can be read; list the others.")
+]
+VersionOfOpt = Annotated[
+    list[str] | None,
+    typer.Option("--version-of", metavar="BRANCH=TV,PT", help="State a branch's TorchVision and PyTorch."),
+]
 
 
 def _json(document: object) -> None:
@@ -55,24 +72,12 @@ def _json(document: object) -> None:
 @catalog_app.command(name="import")
 def import_(
     sources: Sources,
-    output: Annotated[
-        str | None,
-        typer.Option("-o", "--output", metavar="FILE", help="Write the catalog here (else stdout)."),
-    ] = None,
-    prefer: Annotated[
-        str | None, typer.Option("--prefer", metavar="BRANCH,...", help="Branch order of preference.")
-    ] = None,
+    output: OutputOpt = None,
+    prefer: PreferOpt = None,
     branch: GitBranch = None,
     all_branches: AllBranches = False,
-    skip_bad: Annotated[
-        bool, typer.Option("--skip-bad", help="Import the recipes that can be read; list the others.")
-    ] = False,
-    version_of: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--version-of", metavar="BRANCH=TV,PT", help="State a branch's TorchVision and PyTorch."
-        ),
-    ] = None,
+    skip_bad: SkipBadOpt = False,
+    version_of: VersionOfOpt = None,
 ) -> int:
     """Write a catalog (the format --catalog reads) from the recipes of checkouts or git branches.
 
@@ -80,17 +85,26 @@ def import_(
     Example:
       tvselect catalog import main=./build-torchvision -o team-catalog.json
     """
-    import json
     import os
 
-    from tvselect.catalog.commands import gather, import_catalog, parse_versions, write_atomically
+    from tvselect.app.recipes import ImportRequest, import_recipes
 
-    stated = parse_versions(version_of or ())
-    files = gather(sources, branch or (), all_branches, os.environ)
-    preference = [p for p in (prefer or "").split(",") if p]
-    result = import_catalog(files, prefer=preference, stated=stated, skip_bad=skip_bad)
+    request = ImportRequest(
+        tuple(sources), tuple(branch or ()), all_branches, prefer or "", tuple(version_of or ()), skip_bad
+    )
+    result = import_recipes(request, os.environ)
     for line in result.skipped:
         print(f"tvselect: skipped {line}", file=sys.stderr)
+    _write_catalog(result, output)
+    return ExitCode.OK
+
+
+def _write_catalog(result: "ImportResult", output: str | None) -> None:
+    """The imported catalog on stdout or into `output`, then its counts on stderr."""
+    import json
+
+    from tvselect.catalog.commands import write_atomically
+
     text = json.dumps(result.document, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -98,7 +112,6 @@ def import_(
         write_atomically(output, text)
     counts = ", ".join(f"{name} {n}" for name, n in result.counts)
     print(f"tvselect: imported {counts} variants" + (f" into {output}" if output else ""), file=sys.stderr)
-    return ExitCode.OK
 
 
 @catalog_app.command()

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: typer reads these signatures on every run,
 # and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,39 @@ from tvselect.cli.options import (
 from tvselect.cli.output import print_json, warn
 from tvselect.cli.root import app
 from tvselect.errors import ExitCode
+
+if TYPE_CHECKING:
+    from tvselect.app.browse import Listing
+    from tvselect.verify.verdict import VerifyResult
+
+ListBranchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--branch",
+        metavar="BRANCH",
+        help="Only this branch of the catalog (auto: all); 'tvselect list' shows them.",
+    ),
+]
+GpuArchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpu-arch", metavar="CC", help="Only builds for this GPU: 9.0, sm_90, sm90 or 90 (as --gpu)."
+    ),
+]
+IsaOpt = Annotated[str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")]
+ListCpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")]
+ListJsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print the variants as one JSON array on stdout, and nothing else there."),
+]
+PythonOpt = Annotated[
+    str | None,
+    typer.Option("--python", metavar="PATH", help="The interpreter to check (default: tvselect's own)."),
+]
+VerifyTimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", metavar="SECONDS", help="Give up on the checked interpreter after this."),
+]
 
 
 @app.command()
@@ -63,30 +96,11 @@ def probe(
 
 @app.command(name="list")
 def list_(
-    branch: Annotated[
-        str | None,
-        typer.Option(
-            "--branch",
-            metavar="BRANCH",
-            help="Only this branch of the catalog (auto: all); 'tvselect list' shows them.",
-        ),
-    ] = None,
-    gpu_arch: Annotated[
-        str | None,
-        typer.Option(
-            "--gpu-arch", metavar="CC", help="Only builds for this GPU: 9.0, sm_90, sm90 or 90 (as --gpu)."
-        ),
-    ] = None,
-    isa: Annotated[
-        str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")
-    ] = None,
-    cpu_only: Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")] = False,
-    json_: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Print the variants as one JSON array on stdout, and nothing else there."
-        ),
-    ] = False,
+    branch: ListBranchOpt = None,
+    gpu_arch: GpuArchOpt = None,
+    isa: IsaOpt = None,
+    cpu_only: ListCpuOnlyOpt = False,
+    json_: ListJsonOpt = False,
     catalog_path: CatalogOpt = None,
     no_color: NoColorOpt = False,
 ) -> int:
@@ -100,6 +114,12 @@ def list_(
     from tvselect.app.browse import ListRequest, list_variants
 
     listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_path))
+    _print_listing(listing, json_)
+    return ExitCode.OK
+
+
+def _print_listing(listing: "Listing", json_: bool) -> None:
+    """The listed variants on stdout: a JSON array, or the human table."""
     if json_:
         from tvselect.render.document import variant_summary
 
@@ -108,7 +128,6 @@ def list_(
         from tvselect.render.human import render_variants
 
         render_variants(list(listing.variants), listing.catalog)
-    return ExitCode.OK
 
 
 @app.command()
@@ -150,15 +169,9 @@ def show(
 
 @app.command()
 def verify(
-    python: Annotated[
-        str | None,
-        typer.Option("--python", metavar="PATH", help="The interpreter to check (default: tvselect's own)."),
-    ] = None,
+    python: PythonOpt = None,
     json_: JsonOpt = False,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Give up on the checked interpreter after this."),
-    ] = 120.0,
+    timeout: VerifyTimeoutOpt = 120.0,
     workload: WorkloadOpt = "general",
     branch: BranchOpt = "auto",
     catalog_path: CatalogOpt = None,
@@ -185,6 +198,12 @@ def verify(
         sys.executable if python is None else python, timeout, Choice(workload, branch), machine, catalog_path
     )
     result = run_verify(request, os.environ, sys.stdin)
+    _print_verification(result, json_)
+    return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED
+
+
+def _print_verification(result: "VerifyResult", json_: bool) -> None:
+    """The checks' outcome on stdout: the JSON document, or the human lines."""
     if json_:
         from tvselect.verify.document import verify_document
 
@@ -193,4 +212,3 @@ def verify(
         from tvselect.render.human import render_verify
 
         render_verify(result)
-    return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def version_callback(value: bool) -> None:
+    """`--version`: print the version and stop."""
     if value:
         print(f"tvselect {__version__}")
         raise typer.Exit()

@@ -23,6 +23,7 @@ from tvselect.errors import ExitCode
 if TYPE_CHECKING:
     from tvselect.app.cover import CoverRequest
     from tvselect.app.plan import Progress
+    from tvselect.fleet.plan import InvalidDocument, Plan
 
 
 @app.command(name="plan")
@@ -109,14 +110,18 @@ def plan_(
 
         wanted = cover_request(cover, CoverRequest(request, max_builds, time_limit, assign))
         return _plan_cover(wanted, progress, json_)
-    result = plan_fleet(
-        request,
-        sys.stdin,
-        progress,
-        lambda bad: warn(f"{bad.source}:{bad.line}: skipped: {bad.error}"),
-        os.environ,
-        warn,
-    )
+    result = plan_fleet(request, sys.stdin, progress, _skipped, os.environ, warn)
+    _print_plan(result, missing, json_)
+    return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
+
+
+def _skipped(bad: "InvalidDocument") -> None:
+    """The warning for a facts document that cannot be read, and is left out."""
+    warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
+
+
+def _print_plan(result: "Plan", missing: bool, json_: bool) -> None:
+    """The plan on stdout: the packages still to build (--missing), the JSON document, or the human text."""
     if missing:
         from tvselect.fleet.plan import missing_packages
 
@@ -130,15 +135,12 @@ def plan_(
         from tvselect.render.plan import render_plan
 
         render_plan(result)
-    return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
 
 
 def _plan_cover(request: "CoverRequest", progress: "Progress", json_: bool) -> int:
     from tvselect.app.cover import cover_fleet_plan
 
-    result = cover_fleet_plan(
-        request, sys.stdin, progress, lambda bad: warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
-    )
+    result = cover_fleet_plan(request, sys.stdin, progress, _skipped)
     if json_:
         from tvselect.fleet.coverage import cover_document
         from tvselect.fleet.plan import plan_document

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: typer reads these signatures on every run,
 # and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from tvselect.cli.options import (
     version_callback,
 )
 from tvselect.cli.output import print_json, say, warn
+
+if TYPE_CHECKING:
+    from tvselect.app.choose import Report
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -138,6 +141,7 @@ def choose(
         ),
     ] = False,
 ) -> int:
+    """The main command: decide for this machine, then install, verify and label as asked."""
     if ctx.invoked_subcommand is not None:
         _refuse_main_options(ctx, ctx.invoked_subcommand)
         return 0
@@ -165,12 +169,23 @@ def choose(
         available=available,
     )
     report = run_choose(request, os.environ, sys.stdin)
+    _diagnose(report)
+    _print_report(report, quiet, json_)
+    return report.exit_code
+
+
+def _diagnose(report: "Report") -> None:
+    """The run's warnings, install error and NFD note, on stderr."""
     for warning in report.warnings:
         warn(warning)
     if report.install_result is not None and report.install_result.error is not None:
         say(f"error: {report.install_result.error}")
     if report.nfd_note is not None:
         say(report.nfd_note)
+
+
+def _print_report(report: "Report", quiet: bool, json_: bool) -> None:
+    """The report on stdout: the package name alone (--quiet), the JSON document, or the human text."""
     if quiet:
         if report.variant is not None:
             print(report.variant.package)
@@ -182,7 +197,6 @@ def choose(
         from tvselect.render.human import render_report
 
         render_report(report)
-    return report.exit_code
 
 
 def _refuse_main_options(ctx: typer.Context, name: str) -> None:
