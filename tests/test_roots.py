@@ -51,10 +51,10 @@ MACHINES = [
         tree="amd-radeon",
         source="none",
         caps=[],
-        reason="no NVIDIA GPU (AMD GPU 0000:0c:00.0",
+        reason="no NVIDIA GPU, only AMD GPU 0000:0c:00.0: build-torchvision has no ROCm builds",
         excluded={"0000:0c:00.0": "AMD GPU: build-torchvision has no ROCm builds"},
         package="torchvision-python313-cpu-avx512",
-        decision_reason="no usable GPU (no NVIDIA GPU (AMD GPU 0000:0c:00.0",
+        decision_reason="no usable GPU (no NVIDIA GPU, only AMD GPU 0000:0c:00.0: build-torchvision has no ROCm builds)",
     ),
     Machine(
         tree="nvidia-no-driver",

@@ -68,6 +68,10 @@ def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
     elif nvidia.excluded:
         reason = nvidia.unavailable_reason or "no usable GPU"
     else:
-        others = "; ".join(f"{e.name}: {e.reason.partition(': ')[2] or e.reason}" for e in excluded)
-        reason = f"no NVIDIA GPU ({others})"
+        # One level of brackets in what a person reads: the PCI ids stay in `excluded`.
+        others = "; ".join(
+            f"{(e.name or 'GPU').partition(' (PCI')[0]}: {e.reason.partition(': ')[2] or e.reason}"
+            for e in excluded
+        )
+        reason = f"no NVIDIA GPU, only {others}"
     return replace(nvidia, excluded=(*nvidia.excluded, *excluded), unavailable_reason=reason, notes=notes)
