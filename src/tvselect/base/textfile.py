@@ -82,15 +82,18 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def open_user_file(path: str, label: str, error: type[BadInputError] = BadInputError) -> BinaryIO:
+def open_user_file(
+    path: str, label: str, error: type[BadInputError] = BadInputError, *, stdin_allowed: bool = True
+) -> BinaryIO:
     """The regular file at `path`, opened for reading without ever blocking on the open.
 
     A FIFO, device, socket or directory is refused before it is opened (and checked again on
     the open descriptor, which is non-blocking: `/proc/kmsg` and the like then fail, not hang).
     """
+    give = _GIVE + _OR_STDIN if stdin_allowed else _GIVE
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise error(f"{label}: {_kind(os.stat(path).st_mode)}, not a regular file; {_GIVE}")
+            raise error(f"{label}: {_kind(os.stat(path).st_mode)}, not a regular file; {give}")
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise error(f"{label}: cannot be read ({exc.strerror})") from None
@@ -101,11 +104,12 @@ def open_user_file(path: str, label: str, error: type[BadInputError] = BadInputE
         raise error(f"{label}: cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
         os.close(handle)
-        raise error(f"{label}: {_kind(mode)}, not a regular file; {_GIVE}")
+        raise error(f"{label}: {_kind(mode)}, not a regular file; {give}")
     return os.fdopen(handle, "rb", buffering=0)
 
 
-_GIVE = "give a file, or '-' for standard input"
+_GIVE = "give a file"
+_OR_STDIN = ", or '-' for standard input"
 
 
 def read_stream(
@@ -183,7 +187,7 @@ def read_user_file(
         if stream is None:
             raise error(f"{label}: standard input is closed")
         return read_stream(stream, label, limit, error)
-    with open_user_file(path, label, error) as handle:
+    with open_user_file(path, label, error, stdin_allowed=stdin_allowed) as handle:
         return read_stream(handle, label, limit, error)
 
 
