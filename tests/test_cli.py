@@ -130,6 +130,22 @@ def test_json_path_does_not_import_rich_or_other_paths_modules() -> None:
     assert "RICH=\n" in done.stderr
 
 
+def test_json_path_skips_the_costly_standard_modules() -> None:
+    # dataclasses and importlib.resources each cost ms of every run; the shipped tables are
+    # read from the package's files and the facts are NamedTuples (README "What it takes").
+    code = (
+        "import sys\n"
+        "from tvselect.cli.main import main\n"
+        f"rc = main(['--json', '--gpu', 'none', '--cpuinfo', {str(cpuinfo_path(ZEN4))!r}])\n"
+        "costly = ('dataclasses', 'importlib.resources', 'zipfile', 'tvselect.base.children')\n"
+        "print('COSTLY=' + ','.join(m for m in costly if m in sys.modules), file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "COSTLY=\n" in done.stderr
+
+
 # ---- --install through a fake flox --------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ import struct
 import subprocess
 import sys
 import termios
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ FLEET: list[tuple[str, Facts]] = [
 @pytest.fixture
 def fleet(tmp_path: Path) -> Path:
     path = tmp_path / "fleet.jsonl"
-    path.write_text("".join(json.dumps(to_document(replace(f, host=h))) + "\n" for h, f in FLEET))
+    path.write_text("".join(json.dumps(to_document(f._replace(host=h))) + "\n" for h, f in FLEET))
     return path
 
 

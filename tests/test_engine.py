@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -475,7 +473,7 @@ def test_property_removing_a_feature_never_yields_a_variant_that_needs_it(
     facts: Facts, options: Options
 ) -> None:
     for feature in facts.cpu.features:
-        fewer = replace(facts, cpu=replace(facts.cpu, features=facts.cpu.features - {feature}))
+        fewer = facts._replace(cpu=facts.cpu._replace(features=facts.cpu.features - {feature}))
         decision = select(fewer, PROPERTY_CATALOG, options)
         if decision.variant is not None:
             assert feature not in PROPERTY_CATALOG.isas[decision.variant.cpu_isa].needs

@@ -6,7 +6,6 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,7 @@ def test_jsonl_lines_read_with_their_host_and_line(tmp_path: Path) -> None:
     assert [(e.line, e.facts.host if e.facts else None) for e in entries] == [(1, "a"), (3, "b"), (4, None)]
     assert entries[2].error is not None and entries[2].error.startswith("invalid JSON at column 2")
     # The cached read gives exactly what a full parse gives.
-    assert entries[1].facts == replace(_facts(HASWELL, ((9, 0),), "b"))
+    assert entries[1].facts == _facts(HASWELL, ((9, 0),), "b")._replace()
 
 
 def _with_host(host: Any) -> str:
@@ -140,7 +139,7 @@ def _gpus_with(uuids: tuple[str | None, ...], excluded: tuple[str | None, ...]) 
     facts = _facts(HASWELL, tuple((9, 0) for _ in uuids), "h")
     gpus = tuple(g._replace(uuid=u) for g, u in zip(facts.gpu.gpus, uuids, strict=True))
     gone = tuple(ExcludedGpu(10 + i, None, u, "CUDA_VISIBLE_DEVICES") for i, u in enumerate(excluded))
-    return replace(facts, gpu=replace(facts.gpu, gpus=gpus, excluded=gone))
+    return facts._replace(gpu=facts.gpu._replace(gpus=gpus, excluded=gone))
 
 
 @pytest.mark.parametrize(

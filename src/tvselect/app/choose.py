@@ -133,12 +133,14 @@ def check_request(request: ChooseRequest) -> None:
         raise BadInputError("--dir and --dry-run go with --install")
     if request.available == "-" and request.machine.facts_path == "-":
         raise BadInputError("--available - and --facts - cannot both read standard input")
-    from tvselect.base.children import check_timeout
     from tvselect.flox.install import DEFAULT_TIMEOUT
 
-    check_timeout(request.timeout, "--timeout")
-    if request.timeout != DEFAULT_TIMEOUT and (not request.install or request.dry_run):
-        raise BadInputError("--timeout goes with --install, and not with --dry-run (nothing runs)")
+    if request.timeout != DEFAULT_TIMEOUT:  # the default is valid: base.children only for another
+        from tvselect.base.children import check_timeout
+
+        check_timeout(request.timeout, "--timeout")
+        if not request.install or request.dry_run:
+            raise BadInputError("--timeout goes with --install, and not with --dry-run (nothing runs)")
     if request.verify and (not request.install or request.dry_run):
         raise BadInputError("--verify goes with --install, and not with --dry-run (nothing to verify)")
     if request.nfd_expiry is not None:

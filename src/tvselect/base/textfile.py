@@ -2,6 +2,7 @@
 
 Every file or standard input a user names (--cpuinfo, --facts, --catalog, plan's inputs) is
 read here: regular files and `-` only, at most a given size, with a one-line error naming it.
+The tables shipped with tvselect (data/*.json) are read here too, by `shipped_text`.
 """
 
 from __future__ import annotations
@@ -196,3 +197,22 @@ def read_capped(path: str, limit: int) -> tuple[bytes, bool]:
     with open(path, "rb") as handle:
         data = handle.read(limit + 1)
     return data[:limit], len(data) > limit
+
+
+def shipped_text(name: str) -> str:
+    """The text of `data/NAME` shipped inside the tvselect package; OSError or UnicodeDecodeError if unreadable.
+
+    Read through the file system next to this package, as an installed wheel or a checkout lays
+    it out: importing importlib.resources for it would cost a few ms of every run. Only where
+    the package has no files (a zip import) does importlib.resources read it.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        with open(os.path.join(package, "data", name), encoding="utf-8") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        if os.path.isdir(package):
+            raise
+    from importlib.resources import files
+
+    return files("tvselect").joinpath("data").joinpath(name).read_text(encoding="utf-8")

@@ -32,9 +32,10 @@ class Imported(NamedTuple):
 def base_document() -> dict[str, Any]:
     """The shipped catalog's JSON, whose hardware facts an imported catalog reuses."""
     import json
-    from importlib.resources import files
 
-    text = files("tvselect").joinpath("data").joinpath("variants.json").read_text(encoding="utf-8")
+    from tvselect.base.textfile import shipped_text
+
+    text = shipped_text("variants.json")
     document: dict[str, Any] = json.loads(text)
     return document
 

@@ -34,11 +34,11 @@ def load_catalog(path: str | None = None) -> Catalog:
     Raises CatalogError with a one-line message naming the file and the entry.
     """
     if path is None:
-        from importlib.resources import files
+        from tvselect.base.textfile import shipped_text
 
         source = BUILTIN_NAME
         try:
-            text = files("tvselect").joinpath("data").joinpath("variants.json").read_text(encoding="utf-8")
+            text = shipped_text("variants.json")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"catalog {source}: cannot be read ({exc})") from None
     else:

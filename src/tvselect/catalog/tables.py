@@ -15,11 +15,12 @@ from tvselect.errors import CatalogError
 def table(name: str) -> Any:
     """The decoded JSON of `data/NAME.json` shipped with tvselect."""
     import json
-    from importlib.resources import files
+
+    from tvselect.base.textfile import shipped_text
 
     label = f"tvselect/data/{name}.json"
     try:
-        text = files("tvselect").joinpath("data").joinpath(f"{name}.json").read_text(encoding="utf-8")
+        text = shipped_text(f"{name}.json")
         return json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CatalogError(f"{label}: cannot be read ({exc})") from None

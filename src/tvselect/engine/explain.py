@@ -5,7 +5,6 @@ Built on demand from the same rules (`Rules`) and ranking as the choice, never a
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import NamedTuple
 
 from tvselect.base.capability import format_capability
@@ -141,7 +140,7 @@ def _per_gpu(ctx: DecisionInputs, rules: Rules) -> list[Alternative]:
     by_capability: dict[tuple[int, int], Variant | None] = {}
     for gpu in ctx.gpus:
         if gpu.capability not in by_capability:
-            alone_facts = replace(facts, gpu=replace(facts.gpu, gpus=(gpu,), excluded=()))
+            alone_facts = facts._replace(gpu=facts.gpu._replace(gpus=(gpu,), excluded=()))
             by_capability[gpu.capability] = best(alone_facts, catalog, options, rules)
         alone = by_capability[gpu.capability]
         if alone is not None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from tvselect.base.capability import Capability
 
 
-# Gpu and ExcludedGpu are records inside the frozen GpuFacts: NamedTuples cost a tenth of a
-# frozen dataclass to define, and every run defines them (benchmarks/startup.py).
+# NamedTuples, not frozen dataclasses: a NamedTuple costs a sixth of a frozen dataclass to
+# define, every run defines these, and `dataclasses` itself need not be imported
+# (benchmarks/startup.py). Copies with a field changed are made with `_replace`.
 class Gpu(NamedTuple):
     """One GPU that CUDA programs in this environment will see."""
 
@@ -44,8 +44,7 @@ class ExcludedGpu(NamedTuple):
     """PCI address (`0000:65:00.0`) of a GPU found on the PCI bus only; its index is then its place among those."""
 
 
-@dataclass(frozen=True)
-class GpuFacts:
+class GpuFacts(NamedTuple):
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
     source: str
@@ -64,8 +63,7 @@ class GpuFacts:
     """What the probe tried and what happened, for `--explain` and debugging."""
 
 
-@dataclass(frozen=True)
-class CpuFacts:
+class CpuFacts(NamedTuple):
     """What the CPU probe found."""
 
     arch: str
@@ -82,8 +80,7 @@ class CpuFacts:
     """Why the features could not be read, when they could not; None otherwise."""
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """Everything the engine decides from."""
 
     cpu: CpuFacts

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO, TypeVar
 
 from tvselect.errors import BadInputError
@@ -317,13 +317,12 @@ class _LineReader:
         host = None if kind.host_slot is None else _decode(values[kind.host_slot])
         if kind.gpu_slots or kind.excluded_slots:
             gpu = facts.gpu
-            gpu = replace(
-                gpu,
+            gpu = gpu._replace(
                 gpus=_with_uuids(gpu.gpus, kind.gpu_slots, values),
                 excluded=_with_uuids(gpu.excluded, kind.excluded_slots, values),
             )
-            return Entry(source, number, replace(facts, host=host, gpu=gpu), None)
-        return Entry(source, number, replace(facts, host=host), None)
+            return Entry(source, number, facts._replace(host=host, gpu=gpu), None)
+        return Entry(source, number, facts._replace(host=host), None)
 
     def _kind(self, key: str) -> _Kind | None:
         """The parse of a key; None when it is not a valid facts document (the full parse says why)."""

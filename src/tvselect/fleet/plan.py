@@ -7,7 +7,7 @@ machine once with the engine, and groups the hosts by the answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from tvselect.catalog.model import Catalog, Variant
@@ -106,7 +106,7 @@ def machine_kind(facts: Facts) -> Facts:
     excluded = gpu.excluded
     if any(e.uuid for e in excluded):
         excluded = tuple(e._replace(uuid=None) for e in excluded)
-    return replace(facts, host=None, gpu=replace(gpu, gpus=gpus, excluded=excluded, notes=()))
+    return facts._replace(host=None, gpu=gpu._replace(gpus=gpus, excluded=excluded, notes=()))
 
 
 def host_name(entry: Entry) -> str:

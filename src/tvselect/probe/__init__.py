@@ -73,8 +73,6 @@ def _from_document(
 
 def _probed_gpus(root: ProbeRoot, environ: Mapping[str, str], driver: str | None) -> GpuFacts:
     """This machine's GPUs, every NVIDIA device accounted for; `driver` (`--driver`) replaces the driver version."""
-    from dataclasses import replace
-
     from tvselect.probe.gpu import read_gpus
     from tvselect.probe.others import account_for_gpus
     from tvselect.probe.simulate import check_driver
@@ -85,7 +83,7 @@ def _probed_gpus(root: ProbeRoot, environ: Mapping[str, str], driver: str | None
     if override is None:
         return gpu
     note = f"driver {override} from --driver (probed: {gpu.driver_version or 'unknown'})"
-    return replace(gpu, driver_version=override, notes=(*gpu.notes, note))
+    return gpu._replace(driver_version=override, notes=(*gpu.notes, note))
 
 
 def _host_name(root: ProbeRoot) -> str | None:

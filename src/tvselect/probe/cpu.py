@@ -201,10 +201,9 @@ def _from_py_cpuinfo(why_not_proc: str) -> CpuFacts:
 def kernel_names(names: Iterable[str]) -> frozenset[str]:
     """py-cpuinfo's feature names as the kernel's /proc/cpuinfo spells them (data/cpu_feature_names.json)."""
     import json
-    from importlib.resources import files
 
-    table = json.loads(
-        files("tvselect").joinpath("data").joinpath("cpu_feature_names.json").read_text("utf-8")
-    )
+    from tvselect.base.textfile import shipped_text
+
+    table = json.loads(shipped_text("cpu_feature_names.json"))
     renames: dict[str, str] = table["py-cpuinfo"]
     return frozenset(renames.get(name, name) for name in names)

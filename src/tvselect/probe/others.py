@@ -7,7 +7,6 @@ no extra file.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tvselect.facts.model import ExcludedGpu, GpuFacts
@@ -43,7 +42,7 @@ def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
 
     gpus, unreadable = read_pci_gpus(root)
     if unreadable is not None:
-        return replace(nvidia, notes=(*nvidia.notes, f"PCI bus not read: {unreadable}"))
+        return nvidia._replace(notes=(*nvidia.notes, f"PCI bus not read: {unreadable}"))
     # GPUs NVML already listed (and CUDA_VISIBLE_DEVICES hid) are not counted twice.
     listed_by_nvidia = bool(nvidia.excluded)
     vendors = load_vendors() if gpus else {}
@@ -74,4 +73,4 @@ def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
             for e in excluded
         )
         reason = f"no NVIDIA GPU, only {others}"
-    return replace(nvidia, excluded=(*nvidia.excluded, *excluded), unavailable_reason=reason, notes=notes)
+    return nvidia._replace(excluded=(*nvidia.excluded, *excluded), unavailable_reason=reason, notes=notes)

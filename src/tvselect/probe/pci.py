@@ -19,9 +19,10 @@ MAX_DEVICES = 4096  # more PCI functions than any machine has; bounds the scan
 def load_vendors() -> dict[int, dict[str, str]]:
     """data/pci_gpus.json's vendors, keyed by PCI vendor id."""
     import json
-    from importlib.resources import files
 
-    text = files("tvselect").joinpath("data").joinpath("pci_gpus.json").read_text(encoding="utf-8")
+    from tvselect.base.textfile import shipped_text
+
+    text = shipped_text("pci_gpus.json")
     return {int(key, 16): value for key, value in json.loads(text)["vendors"].items()}
 
 

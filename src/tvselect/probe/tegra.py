@@ -108,11 +108,10 @@ def tegra_gpu(
 def load_table() -> dict[str, Any]:
     """data/tegra.json, shipped with tvselect."""
     import json
-    from importlib.resources import files
 
-    table: dict[str, Any] = json.loads(
-        files("tvselect").joinpath("data").joinpath("tegra.json").read_text(encoding="utf-8")
-    )
+    from tvselect.base.textfile import shipped_text
+
+    table: dict[str, Any] = json.loads(shipped_text("tegra.json"))
     return table
 
 

@@ -67,7 +67,8 @@ class VisibleDevices(NamedTuple):
     """The first entry that is neither an index nor a UUID: CUDA ignores it and all after it."""
 
 
-_ENTRY = re.compile(r"\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9A-Za-z/-]+")
+# Compiled on first use (re caches it): most runs have no CUDA_VISIBLE_DEVICES to read.
+_ENTRY = r"\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9A-Za-z/-]+"
 
 
 def parse_visible_devices(value: str | None) -> VisibleDevices:
@@ -84,7 +85,7 @@ def parse_visible_devices(value: str | None) -> VisibleDevices:
     entries: list[str] = []
     for raw in value.split(","):
         entry = raw.strip()
-        if not _ENTRY.fullmatch(entry):
+        if not re.fullmatch(_ENTRY, entry):
             return VisibleDevices(value=value, entries=tuple(entries), stopped_at=entry)
         entries.append(entry)
     return VisibleDevices(value=value, entries=tuple(entries))
