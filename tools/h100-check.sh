@@ -32,5 +32,6 @@ python3 -c "import json; d=json.load(open('$out/verify.json')); print('ok', d['o
 echo "## import time, human path"
 PYTHONPATH=/tmp/new python3 -X importtime /tmp/new/bin/tvselect >/dev/null 2>"$out/importtime-human.txt"
 sort -t'|' -k2 -n -r "$out/importtime-human.txt" | head -12
-echo "## start-up: previous release"; PYTHONPATH=/tmp/old python3 benchmarks/startup.py --rounds "${ROUNDS:-21}" --tvselect /tmp/old/bin/tvselect | tail -16
-echo "## start-up: this tree"; PYTHONPATH=/tmp/new python3 benchmarks/startup.py --rounds "${ROUNDS:-21}" --tvselect /tmp/new/bin/tvselect | tail -16
+echo "## start-up: this tree and the previous release, interleaved in the same rounds"
+PYTHONPATH=/tmp/new python3 benchmarks/startup.py --rounds "${ROUNDS:-21}" --tvselect /tmp/new/bin/tvselect \
+  --baseline /tmp/old/bin/tvselect --baseline-path /tmp/old | tail -22
