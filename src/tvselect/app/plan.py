@@ -11,6 +11,7 @@ from tvselect.errors import BadInputError
 if TYPE_CHECKING:
     from tvselect.base.capability import Capability
     from tvselect.catalog.model import Catalog, Variant
+    from tvselect.facts.model import GpuFacts
     from tvselect.fleet.documents import Entry
     from tvselect.fleet.plan import InvalidDocument, Plan, Published
 
@@ -52,14 +53,29 @@ def checked(entries: Iterable[Entry], known: frozenset[Capability]) -> Iterator[
 
     from tvselect.facts.document import check_known_capabilities
 
+    # What was found of each GPU set seen (entries read with `kinds` share one per kind of
+    # line), kept with it so its id stays its own; emptied when it grows too big.
+    found: dict[int, tuple[GpuFacts, str | None]] = {}
     for entry in entries:
         if entry.facts is not None:
-            where = f"{entry.source}:{entry.line}"
-            try:
-                check_known_capabilities(entry.facts, known, where)
-            except BadInputError as exc:
-                entry = replace(entry, facts=None, error=str(exc).removeprefix(f"facts document {where}: "))
+            gpu = entry.facts.gpu
+            seen = found.get(id(gpu))
+            if seen is None or seen[0] is not gpu:
+                where = f"{entry.source}:{entry.line}"
+                try:
+                    check_known_capabilities(entry.facts, known, where)
+                    seen = (gpu, None)
+                except BadInputError as exc:
+                    seen = (gpu, str(exc).removeprefix(f"facts document {where}: "))
+                if len(found) >= _FOUND_LIMIT:
+                    found.clear()
+                found[id(gpu)] = seen
+            if seen[1] is not None:
+                entry = replace(entry, facts=None, error=seen[1])
         yield entry
+
+
+_FOUND_LIMIT = 4096
 
 
 def plan_fleet(
@@ -86,7 +102,7 @@ def plan_fleet(
     if not files:
         raise BadInputError(f"no *.json or *.jsonl file in {', '.join(request.paths)}")
     published = _published(request, available, catalog, environ or {}, warn)
-    entries = checked(read_entries(files, stdin), catalog.known_capabilities)
+    entries = checked(read_entries(files, stdin, kinds=True), catalog.known_capabilities)
     result = plan(progress(entries), catalog, options, published)
     for bad in result.invalid:
         skipped(bad)

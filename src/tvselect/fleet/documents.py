@@ -2,11 +2,8 @@
 
 Each document becomes one Entry: where it came from (source and line) and either its
 Facts or why it could not be read. Nothing is dropped: a bad line is an Entry with an
-error, and the caller decides what to say about it.
-
-JSON Lines files of many hosts of few kinds are read fast: a line's text with its `host`
-and GPU `uuid` values cut out is the cache key of its Facts, so `json.loads` and
-`from_document` run once per kind of machine instead of once per host.
+error, and the caller decides what to say about it. JSON Lines lines are read by
+fleet/lines.py, which parses each kind of line once.
 """
 
 from __future__ import annotations
@@ -15,43 +12,22 @@ import contextlib
 import io
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO
 
 from tvselect.errors import BadInputError
-from tvselect.facts.document import from_document
-from tvselect.facts.model import ExcludedGpu, Facts, Gpu
+from tvselect.fleet.lines import Entry, LineReader, facts_entry, value_problem
+
+__all__ = ["Entry", "expand_paths", "read_entries"]
 
 STDIN = "-"
 SUFFIXES = (".json", ".jsonl")
 STDIN_NAME = "<stdin>"
-
-# The value of every `"host"` and `"uuid"` key of a line: the values that tell machines of
-# one kind apart. Where each one goes is only trusted after a parse (see _LineReader).
-_CUT = re.compile(r'"(host|uuid)"\s*:\s*("(?:[^"\\]|\\.)*"|null)')
-_PLACEHOLDER_PREFIX = "\x00tvselect-"
-_CACHE_LIMIT = 4096
 MIB = 1024 * 1024
 MAX_LINE_CHARS = 16 * MIB
 """The longest JSON Lines line read: a facts document is a few kilobytes."""
 MAX_TEXT_CHARS = 64 * MIB
 """The most read of a file that is not JSON Lines (one or more documents, pretty-printed)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One facts document of the input, read or not."""
-
-    source: str
-    """The file it came from, or `<stdin>`."""
-    line: int
-    """The line it starts on (1-based)."""
-    facts: Facts | None
-    """Its facts, host included; None when it could not be read."""
-    error: str | None
-    """Why it could not be read; None when it could."""
 
 
 def expand_paths(paths: Iterable[str]) -> tuple[str, ...]:
@@ -86,8 +62,11 @@ def expand_paths(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def read_entries(paths: Iterable[str], stdin: TextIO | None) -> Iterator[Entry]:
+def read_entries(paths: Iterable[str], stdin: TextIO | None, *, kinds: bool = False) -> Iterator[Entry]:
     """Every document of the files `paths` (already expanded), in order.
+
+    With `kinds`, each entry's facts are its document's machine_kind with the host kept
+    (no GPU or MIG UUIDs, no probe notes): all a plan reads, and much faster to make.
 
     A file whose first non-blank line is a JSON value by itself is read as JSON Lines: a
     bad line is one Entry with an error, and reading goes on at the next line. Any other
@@ -97,7 +76,7 @@ def read_entries(paths: Iterable[str], stdin: TextIO | None) -> Iterator[Entry]:
     """
     from tvselect.base.textfile import open_user_file, stdin_bytes
 
-    reader = _LineReader()
+    reader = LineReader(kinds)
     for path in paths:
         if path == STDIN:
             stream = stdin_bytes(stdin)
@@ -109,7 +88,7 @@ def read_entries(paths: Iterable[str], stdin: TextIO | None) -> Iterator[Entry]:
             yield from _read_file(handle, path, reader)
 
 
-def _read_file(raw: BinaryIO, source: str, reader: _LineReader) -> Iterator[Entry]:
+def _read_file(raw: BinaryIO, source: str, reader: LineReader) -> Iterator[Entry]:
     buffered: Any = raw if isinstance(raw, io.BufferedIOBase) else io.BufferedReader(raw)
     text = io.TextIOWrapper(buffered, encoding="utf-8")
     try:
@@ -139,7 +118,7 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
 _TOO_LONG = f"a line longer than {MAX_LINE_CHARS // MIB} MiB, which no facts document is"
 
 
-def _read_stream(stream: TextIO, source: str, reader: _LineReader) -> Iterator[Entry]:
+def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[Entry]:
     lines = _lines(stream)
     for number, first in lines:
         if first is None:
@@ -156,7 +135,7 @@ def _read_stream(stream: TextIO, source: str, reader: _LineReader) -> Iterator[E
         if stream.read(1):
             yield Entry(source, number, None, _TOO_BIG)
             return
-        yield from _read_documents(first + rest, source, number)
+        yield from _read_documents(first + rest, source, number, reader.kinds)
         return
     yield reader.read(first, source, number)
     for number, line in lines:
@@ -172,7 +151,7 @@ _TOO_BIG = (
 )
 
 
-def _read_documents(text: str, source: str, first_line: int) -> Iterator[Entry]:
+def _read_documents(text: str, source: str, first_line: int, kinds: bool) -> Iterator[Entry]:
     """One or more JSON documents written one after another (pretty-printed ones, say)."""
     decoder = json.JSONDecoder()
     position = 0
@@ -190,9 +169,9 @@ def _read_documents(text: str, source: str, first_line: int) -> Iterator[Entry]:
             yield Entry(source, error_line, None, why)
             return
         except (ValueError, RecursionError) as exc:
-            yield Entry(source, line, None, _value_problem(exc))
+            yield Entry(source, line, None, value_problem(exc))
             return
-        yield _facts_entry(document, source, line)
+        yield facts_entry(document, source, line, kinds)
         line += text.count("\n", start, end)
         position = end
 
@@ -201,158 +180,3 @@ def _skip_space(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n":
         position += 1
     return position
-
-
-def _value_problem(exc: ValueError | RecursionError) -> str:
-    from tvselect.base.textfile import json_value_problem
-
-    if isinstance(exc, RecursionError):
-        return "JSON nested too deeply"
-    return json_value_problem(exc)
-
-
-def _facts_entry(document: Any, source: str, line: int) -> Entry:
-    try:
-        return Entry(source, line, from_document(document, f"{source}:{line}"), None)
-    except BadInputError as exc:
-        return Entry(source, line, None, _problem(str(exc), f"{source}:{line}"))
-    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
-        # from_document names the field for the mistakes it knows; this catches the rest.
-        return Entry(source, line, None, f"malformed ({type(exc).__name__})")
-
-
-def _problem(message: str, where: str) -> str:
-    """from_document's message without its 'facts document WHERE: ' prefix (Entry says where)."""
-    prefix = f"facts document {where}: "
-    return message[len(prefix) :] if message.startswith(prefix) else message
-
-
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    """What one kind of line parses to, and where its cut-out values go."""
-
-    facts: Facts
-    """The line's facts, with placeholders where host and GPU UUIDs go."""
-    host_slot: int | None
-    """Which cut-out value is the top-level host; None when the document has no host."""
-    gpu_slots: tuple[int, ...]
-    """For each GPU, which cut-out value is its UUID (-1: none)."""
-    excluded_slots: tuple[int, ...]
-    """For each excluded GPU, which cut-out value is its UUID (-1: none)."""
-
-
-def _placeholder(k: int) -> str:
-    return f"\x00tvselect-{k}\x00"
-
-
-def _slot(value: object) -> int:
-    """The number of the placeholder `value` is; -1 for any other value (one a line wrote itself too)."""
-    if not isinstance(value, str) or not value.startswith(_PLACEHOLDER_PREFIX):
-        return -1
-    digits = value[len(_PLACEHOLDER_PREFIX) : -1]
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 9 else -1
-
-
-def _decode(raw: str) -> str | None:
-    if raw == "null":
-        return None
-    if "\\" not in raw:
-        return raw[1:-1]
-    value: str = json.loads(raw)
-    return value
-
-
-_G = TypeVar("_G", Gpu, ExcludedGpu)
-
-
-def _with_uuids(items: tuple[_G, ...], slots: tuple[int, ...], values: list[str]) -> tuple[_G, ...]:
-    """`items` with each UUID taken from `values` as `slots` say; `items` itself when no slot is used."""
-    if not slots:
-        return items
-    return tuple(
-        item if k < 0 else item._replace(uuid=_decode(values[k]))
-        for item, k in zip(items, slots, strict=True)
-    )
-
-
-class _LineReader:
-    """Reads JSON Lines lines, parsing each kind of line once.
-
-    The values of every `"host"` and `"uuid"` key are cut out of the line's text and the
-    rest is the cache key. On a miss, the key is parsed with numbered placeholders in their
-    place, which shows where each value goes (the top-level host, which GPU's UUID, or a
-    place the facts never read); a hit puts this line's values there.
-    """
-
-    def __init__(self) -> None:
-        self.cache: dict[str, _Kind | None] = {}
-        self.placeholders: list[str] = []
-
-    def read(self, line: str, source: str, number: int) -> Entry:
-        pieces: list[str] = []
-        values: list[str] = []
-        position = 0
-        for match in _CUT.finditer(line):
-            if len(values) == len(self.placeholders):
-                self.placeholders.append(json.dumps(_placeholder(len(values))))
-            pieces.append(line[position : match.start(2)])
-            pieces.append(self.placeholders[len(values)])
-            values.append(match.group(2))
-            position = match.end(2)
-        if not values:
-            return self._parse(line, source, number)
-        pieces.append(line[position:])
-        key = "".join(pieces)
-        if key in self.cache:
-            kind = self.cache[key]
-        else:
-            kind = self._kind(key)
-            if len(self.cache) >= _CACHE_LIMIT:
-                self.cache.clear()
-            self.cache[key] = kind
-        if kind is None or max((kind.host_slot or 0, *kind.gpu_slots, *kind.excluded_slots)) >= len(values):
-            # A value that looks like a placeholder without being one (escaped key names): parse it all.
-            return self._parse(line, source, number)
-        facts = kind.facts
-        host = None if kind.host_slot is None else _decode(values[kind.host_slot])
-        if kind.gpu_slots or kind.excluded_slots:
-            gpu = facts.gpu
-            gpu = gpu._replace(
-                gpus=_with_uuids(gpu.gpus, kind.gpu_slots, values),
-                excluded=_with_uuids(gpu.excluded, kind.excluded_slots, values),
-            )
-            return Entry(source, number, facts._replace(host=host, gpu=gpu), None)
-        return Entry(source, number, facts._replace(host=host), None)
-
-    def _kind(self, key: str) -> _Kind | None:
-        """The parse of a key; None when it is not a valid facts document (the full parse says why)."""
-        try:
-            document = json.loads(key)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(document, dict):
-            return None
-        host_slot = _slot(document.get("host")) if "host" in document else None
-        if host_slot == -1:
-            return None
-        try:
-            facts = from_document({**document, "host": None}, "<line>")
-        except (BadInputError, TypeError, ValueError, AttributeError, RecursionError):
-            return None
-        gpu_slots = tuple(_slot(g.uuid) for g in facts.gpu.gpus)
-        excluded_slots = tuple(_slot(e.uuid) for e in facts.gpu.excluded)
-        return _Kind(
-            facts=facts,
-            host_slot=host_slot,
-            gpu_slots=gpu_slots if any(k >= 0 for k in gpu_slots) else (),
-            excluded_slots=excluded_slots if any(k >= 0 for k in excluded_slots) else (),
-        )
-
-    def _parse(self, line: str, source: str, number: int) -> Entry:
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            return Entry(source, number, None, f"invalid JSON at column {exc.colno} ({exc.msg})")
-        except (ValueError, RecursionError) as exc:
-            return Entry(source, number, None, _value_problem(exc))
-        return _facts_entry(document, source, number)

@@ -12,8 +12,8 @@ from typing import Any
 
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision, Options, runnable_ranked, select
-from tvselect.facts.model import Facts
-from tvselect.fleet.documents import Entry
+from tvselect.facts.model import CpuFacts, Facts, GpuFacts
+from tvselect.fleet.lines import Entry, machine_kind
 
 SCHEMA_VERSION = 1
 
@@ -96,19 +96,6 @@ class Plan:
     """The counts."""
 
 
-def machine_kind(facts: Facts) -> Facts:
-    """`facts` without what tells machines of one kind apart: host name, GPU UUIDs, probe notes.
-
-    The engine reads none of these, so every machine of one kind gets the same decision.
-    """
-    gpu = facts.gpu
-    gpus = tuple(g._replace(uuid=None) for g in gpu.gpus) if any(g.uuid for g in gpu.gpus) else gpu.gpus
-    excluded = gpu.excluded
-    if any(e.uuid for e in excluded):
-        excluded = tuple(e._replace(uuid=None) for e in excluded)
-    return facts._replace(host=None, gpu=gpu._replace(gpus=gpus, excluded=excluded, notes=()))
-
-
 def host_name(entry: Entry) -> str:
     """The entry's host name, or `SOURCE:LINE` when its document names none."""
     if entry.facts is not None and entry.facts.host:
@@ -151,6 +138,10 @@ class Fleet:
 def group_fleet(documents: Iterable[Entry]) -> Fleet:
     """Read every entry once, grouping the hosts by kind of machine."""
     index: dict[Hashable, int] = {}
+    # Entries read with `kinds` share one cpu and gpu object per kind of line: the kind of an
+    # object seen before is known without building its key. The objects are kept alive with
+    # their kind, so an id is never that of another object; emptied when it grows too big.
+    seen: dict[int, tuple[CpuFacts, GpuFacts, int]] = {}
     kinds: list[Facts] = []
     hosts: list[str] = []
     host_kinds: list[int] = []
@@ -160,14 +151,22 @@ def group_fleet(documents: Iterable[Entry]) -> Fleet:
         if facts is None:
             invalid.append(InvalidDocument(entry.source, entry.line, entry.error or "unreadable"))
             continue
-        key = _kind_key(facts)
-        kind = index.get(key)
-        if kind is None:
-            kind = index[key] = len(kinds)
-            kinds.append(machine_kind(facts))
+        known = seen.get(id(facts.gpu))
+        if known is not None and known[0] is facts.cpu:
+            kind = known[2]
+        else:
+            kind = index.setdefault(_kind_key(facts), len(kinds))
+            if kind == len(kinds):
+                kinds.append(machine_kind(facts))
+            if len(seen) >= _SEEN_LIMIT:
+                seen.clear()
+            seen[id(facts.gpu)] = (facts.cpu, facts.gpu, kind)
         hosts.append(host_name(entry))
         host_kinds.append(kind)
     return Fleet(tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid))
+
+
+_SEEN_LIMIT = 4096
 
 
 def plan(
