@@ -96,6 +96,27 @@ BAD_LATER_LINES = [
     pytest.param(_with(GOOD, '"h1"', "7"), "'host' must be str", id="number-host"),
 ]
 
+# A key name written with escapes is not cut out, so its value stays in the key as the line wrote it.
+FORGED = '"\\u0000tvselect-0\\u0000"'
+SPELLED_PLACEHOLDERS = [
+    pytest.param(_with(GOOD, '"host": "h1"', f'"ho\\u0073t": {FORGED}'), id="escaped-host-key"),
+    pytest.param(_with(GOOD, '"uuid": "GPU-1"', f'"uu\\u0069d": {FORGED}'), id="escaped-uuid-key"),
+    pytest.param(_with(GOOD, '"model": "test CPU"', f'"model": {FORGED}'), id="cpu-model"),
+    pytest.param(
+        _with(GOOD, '"host": "h1"', '"host": "h1", "x": {"uuid": "a", "uuid": "b"}, "h\\u006fst": ' + FORGED),
+        id="duplicate-keys",
+    ),
+]
+
+
+@pytest.mark.parametrize("kinds", [False, True], ids=["facts", "kinds"])
+@pytest.mark.parametrize("line", SPELLED_PLACEHOLDERS)
+def test_a_line_that_spells_a_placeholder_itself_reads_as_written(line: str, kinds: bool) -> None:
+    lines = [line, line.replace("GPU-1", "GPU-2").replace('"h1"', '"h2"'), line]
+    entries = _cached(lines, kinds)
+    assert entries == _whole(lines, kinds)
+    assert all(e.facts is not None for e in entries)
+
 
 @pytest.mark.parametrize("kinds", [False, True], ids=["facts", "kinds"])
 @pytest.mark.parametrize(("bad", "why"), BAD_LATER_LINES)

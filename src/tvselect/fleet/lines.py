@@ -108,8 +108,6 @@ class _Kind:
     """For each excluded GPU, which cut-out value is its UUID (-1: none); () when none has one."""
     strings: tuple[int, ...]
     """The cut-out values that must be strings (MIG UUIDs): a line with null there is parsed whole."""
-    needed: int
-    """How many cut-out values a line of this kind must have (one more than the highest slot)."""
 
 
 def _placeholder(k: int) -> str:
@@ -140,17 +138,17 @@ _PLACEHOLDERS: list[str] = []
 
 def _cut(text: str, pattern: re.Pattern[str], values: list[str]) -> str:
     """`text` with the value after each of `pattern`'s keys replaced by the next placeholder; the values go to `values`."""
-    parts = pattern.split(text)
+    parts = pattern.split(text)  # text, key and colon, value, text, ..., text
     if len(parts) == 1:
         return text
-    found = parts[2::3]
     first = len(values)
-    values += found
-    if len(values) > _MAX_VALUES:
+    values += parts[2::3]
+    last = len(values)
+    if last > _MAX_VALUES:
         return text
-    while len(_PLACEHOLDERS) < len(values):
-        _PLACEHOLDERS.append(_placeholder(len(_PLACEHOLDERS)))
-    parts[2::3] = _PLACEHOLDERS[first : len(values)]
+    if last > len(_PLACEHOLDERS):
+        _PLACEHOLDERS.extend(_placeholder(k) for k in range(len(_PLACEHOLDERS), last))
+    parts[2::3] = _PLACEHOLDERS[first:last]
     return "".join(parts)
 
 
@@ -180,18 +178,18 @@ class LineReader:
         try:
             kind = self.cache[key]
         except KeyError:
-            kind = self._remember(key)
-        if kind is None or kind.needed > len(values) or (kind.strings and _nulls(values, kind.strings)):
-            # Not a facts document (the whole parse says why), or a value that looks like a
-            # placeholder without being one (escaped key names), or null where a string goes.
+            kind = self._remember(key, len(values))
+        if kind is None or (kind.strings and _nulls(values, kind.strings)):
+            # Not a facts document (the whole parse says why), one that spells a placeholder
+            # itself, or null where a string goes.
             return self.parse(line, source, number)
         host = None if kind.host_slot is None else _decode(values[kind.host_slot])
         if self.kinds:
             return Entry(source, number, Facts(kind.kind.cpu, kind.kind.gpu, host), None)
         return Entry(source, number, _with_values(kind, values, host), None)
 
-    def _remember(self, key: str) -> _Kind | None:
-        kind = _kind_of(key)
+    def _remember(self, key: str, count: int) -> _Kind | None:
+        kind = _kind_of(key, count)
         if len(self.cache) >= _CACHE_KINDS or self.chars + len(key) > _CACHE_CHARS:
             self.cache.clear()
             self.chars = 0
@@ -218,8 +216,16 @@ def _nulls(values: list[str], slots: tuple[int, ...]) -> bool:
     return any(values[k] == "null" for k in slots)
 
 
-def _kind_of(key: str) -> _Kind | None:
-    """The parse of a key; None when it is not a valid facts document (the whole parse says why)."""
+def _kind_of(key: str, count: int) -> _Kind | None:
+    """The parse of a key with `count` placeholders; None when it is not a valid facts document
+    (the whole parse says why), or when the line itself may spell a placeholder.
+    """
+    # A placeholder starts with a NUL character, which JSON text can only write as \u0000:
+    # each of the key's placeholders has two, so any other means the line wrote one itself
+    # (under a key name written with escapes, which is not cut out), and could take the place
+    # of another value.
+    if key.count("\\u0000") != 2 * count:
+        return None
     try:
         document = json.loads(key)
     except (ValueError, RecursionError):
@@ -238,7 +244,6 @@ def _kind_of(key: str) -> _Kind | None:
     mig_slots = tuple(tuple(_slot(m) for m in g.mig_devices) for g in gpus)
     excluded_slots = tuple(_slot(e.uuid) for e in excluded)
     strings = tuple(k for slots in mig_slots for k in slots if k >= 0)
-    used = (-1 if host_slot is None else host_slot, *gpu_slots, *strings, *excluded_slots)
     return _Kind(
         facts=facts,
         kind=machine_kind(facts),
@@ -247,7 +252,6 @@ def _kind_of(key: str) -> _Kind | None:
         mig_slots=mig_slots if strings else (),
         excluded_slots=excluded_slots if any(k >= 0 for k in excluded_slots) else (),
         strings=strings,
-        needed=max(used) + 1,
     )
 
 
