@@ -11,7 +11,6 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +68,13 @@ def test_cached_lines_read_as_a_whole_parse_reads_them(fleet: list[Facts], kinds
     lines = [_text(f) for f in fleet] * 2  # the second time round, every line is a cache hit
     assert _cached(lines, kinds) == _whole(lines, kinds)
     got = [e.facts for e in _cached(lines, kinds)]
-    want = [replace(machine_kind(f), host=f.host) if kinds else f for f in fleet] * 2
+    want = [machine_kind(f)._replace(host=f.host) if kinds else f for f in fleet] * 2
     assert got == want
 
 
 def test_kinds_share_one_cpu_and_gpu_object_per_kind_of_line() -> None:
     hosts = [_facts(f"h{n}", (f"GPU-{n}",)) for n in range(3)]
-    entries = _cached([_text(replace(h, gpu=replace(h.gpu, notes=("same",)))) for h in hosts], kinds=True)
+    entries = _cached([_text(h._replace(gpu=h.gpu._replace(notes=("same",)))) for h in hosts], kinds=True)
     facts = [e.facts for e in entries if e.facts]
     assert [f.host for f in facts] == ["h0", "h1", "h2"]
     assert all(f.gpu is facts[0].gpu and f.cpu is facts[0].cpu for f in facts)
@@ -140,7 +139,7 @@ def test_a_bad_host_on_a_later_line_is_skipped_by_plan(tmp_path: Path) -> None:
 def test_the_cache_stays_bounded() -> None:
     reader = LineReader(kinds=True)
     for n in range(5000):
-        facts = replace(_facts(f"h{n}", ("GPU-1",)), cpu=replace(CPU, model=f"CPU {n}" + "x" * 2000))
+        facts = _facts(f"h{n}", ("GPU-1",))._replace(cpu=CPU._replace(model=f"CPU {n}" + "x" * 2000))
         assert reader.read(_text(facts), "f", n).facts is not None
     assert 0 < len(reader.cache) <= 4096
     assert sum(len(key) for key in reader.cache) <= 8 * 1024 * 1024
@@ -191,10 +190,10 @@ def test_plan_reads_kinds_and_checks_each_lines_capabilities(tmp_path: Path) -> 
     """Interleaved kinds, one with a capability no GPU has: exactly its lines are skipped, with the reason."""
     good = [_facts(None, ("GPU-1",)), _facts(None, ())]
     impossible = _facts(None, ("GPU-1",))
-    impossible = replace(
-        impossible, gpu=replace(impossible.gpu, gpus=(impossible.gpu.gpus[0]._replace(capability=(9, 9)),))
+    impossible = impossible._replace(
+        gpu=impossible.gpu._replace(gpus=(impossible.gpu.gpus[0]._replace(capability=(9, 9)),))
     )
-    fleet = [replace((*good, impossible)[n % 3], host=f"node{n}") for n in range(30)]
+    fleet = [(*good, impossible)[n % 3]._replace(host=f"node{n}") for n in range(30)]
     path = tmp_path / "fleet.jsonl"
     path.write_text("".join(_text(f) + "\n" for f in fleet))
     done = subprocess.run(
