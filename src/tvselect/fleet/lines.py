@@ -115,7 +115,7 @@ def _placeholder(k: int) -> str:
 
 
 def _slot(value: object) -> int:
-    """The number of the placeholder `value` is; -1 for any other value (one a line wrote itself too)."""
+    """The number of the placeholder `value` is; -1 for any other value."""
     if not isinstance(value, str) or not value.startswith(_PLACEHOLDER_PREFIX) or not value.endswith("\x00"):
         return -1
     digits = value[len(_PLACEHOLDER_PREFIX) : -1]
