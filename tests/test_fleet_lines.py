@@ -186,8 +186,11 @@ def test_cached_reading_is_a_whole_parse(lines: list[str], kinds: bool) -> None:
     assert _cached(lines, kinds) == _whole(lines, kinds)
 
 
-def test_plan_reads_kinds_and_checks_each_lines_capabilities(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [(), ("--cover",)], ids=["plan", "cover"])
+def test_plan_reads_kinds_and_checks_each_lines_capabilities(tmp_path: Path, extra: tuple[str, ...]) -> None:
     """Interleaved kinds, one with a capability no GPU has: exactly its lines are skipped, with the reason."""
+    if extra:
+        pytest.importorskip("highspy")
     good = [_facts(None, ("GPU-1",)), _facts(None, ())]
     impossible = _facts(None, ("GPU-1",))
     impossible = impossible._replace(
@@ -197,7 +200,11 @@ def test_plan_reads_kinds_and_checks_each_lines_capabilities(tmp_path: Path) -> 
     path = tmp_path / "fleet.jsonl"
     path.write_text("".join(_text(f) + "\n" for f in fleet))
     done = subprocess.run(
-        [TVSELECT, "plan", "--json", str(path)], capture_output=True, text=True, timeout=120, check=False
+        [TVSELECT, "plan", "--json", *extra, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     document = json.loads(done.stdout)
     assert [i["line"] for i in document["invalid"]] == list(range(3, 31, 3))

@@ -320,7 +320,21 @@ def test_shell_completion_answers_each_shell(env: dict[str, str]) -> None:
 
 
 def test_shell_completion_script_is_shown() -> None:
-    assert "_TVSELECT_COMPLETE" in run("--show-completion").stdout
+    import shlex
+    import subprocess
+
+    from cli_helpers import tvselect_exe
+
+    # typer detects the shell from the parent process: start tvselect from a real bash, as a
+    # person would (under a test runner whose parent is no shell, detection finds nothing).
+    done = subprocess.run(
+        ["bash", "-c", f"{shlex.quote(tvselect_exe())} --show-completion; true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "_TVSELECT_COMPLETE" in done.stdout, done.stderr
     assert "--install-completion" in run("--help").stdout
 
 

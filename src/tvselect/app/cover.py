@@ -94,7 +94,10 @@ def cover_fleet_plan(
     files = expand_paths(asked.paths)
     if not files:
         raise BadInputError(f"no *.json or *.jsonl file in {', '.join(asked.paths)}")
-    fleet = group_fleet(progress(read_entries(files, stdin, kinds=True)))
+    from tvselect.app.plan import checked
+
+    entries = checked(read_entries(files, stdin, kinds=True), catalog.known_capabilities)
+    fleet = group_fleet(progress(entries))
     for bad in fleet.invalid:
         skipped(bad)
     if not fleet.hosts:
