@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from plan_fleet import _document, generated_kinds
+from plan_fleet import _document, generated_kinds, write_fleet
 
 
 def main() -> int:
@@ -35,13 +35,7 @@ def main() -> int:
     mode = ["--cover"] if args.max_builds is None else ["--max-builds", str(args.max_builds)]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fleet.jsonl"
-        with path.open("w") as out:
-            for n in range(args.count):
-                document = json.loads(json.dumps(templates[n % len(templates)]))
-                document["host"] = f"node-{n:06d}"
-                for i, device in enumerate(document["gpu"]["devices"]):  # type: ignore[index]
-                    device["uuid"] = f"GPU-{n:08x}-{i:04x}"
-                out.write(json.dumps(document) + "\n")
+        write_fleet(path, templates, args.count)
         size_mb = path.stat().st_size / 1e6
         tvselect = str(Path(sys.executable).with_name("tvselect"))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -87,18 +87,23 @@ def _document(
     return to_document(Facts(read_cpuinfo_file(str(CPUINFO / cpuinfo)), gpu, f"node-{n:06d}"))
 
 
+def write_fleet(path: Path, templates: list[dict[str, object]], count: int) -> None:
+    """`count` hosts cycling through `templates`, each with its own host name and GPU UUIDs, as JSON Lines."""
+    with path.open("w") as out:
+        for n in range(count):
+            document = json.loads(json.dumps(templates[n % len(templates)]))
+            document["host"] = f"node-{n:06d}"
+            for i, device in enumerate(document["gpu"]["devices"]):
+                device["uuid"] = f"GPU-{n:08x}-{i:04x}"
+            out.write(json.dumps(document) + "\n")
+
+
 def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     templates = [_document(cpuinfo, caps, 0) for cpuinfo, caps in KINDS]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fleet.jsonl"
-        with path.open("w") as out:
-            for n in range(count):
-                document = json.loads(json.dumps(templates[n % len(templates)]))
-                document["host"] = f"node-{n:06d}"
-                for i, device in enumerate(document["gpu"]["devices"]):  # type: ignore[index]
-                    device["uuid"] = f"GPU-{n:08x}-{i:04x}"
-                out.write(json.dumps(document) + "\n")
+        write_fleet(path, templates, count)
         size_mb = path.stat().st_size / 1e6
         tvselect = str(Path(sys.executable).with_name("tvselect"))
         done, elapsed, cpu = _timed([tvselect, "plan", "--json", str(path)])
