@@ -116,26 +116,11 @@ def check_output(path: str) -> None:
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, renamed over it."""
-    import os
-    import tempfile
+    """Write `text` to `path` atomically, after checking that it is nothing or a catalog tvselect wrote."""
+    from tvselect.base.atomicfile import replace_file
 
     check_output(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tvselect-", suffix=".tmp")
-    except OSError as exc:
-        raise BadInputError(f"-o {path}: cannot write in {folder} ({exc.strerror})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        os.unlink(temporary)
-        raise BadInputError(f"-o {path}: cannot be written ({exc.strerror})") from None
+    replace_file(path, (text,), "-o")
 
 
 def lint_sources(sources: Sequence[RecipeFiles]) -> list[str]:
