@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from tvselect.app.inputs import Choice, MachineInputs, facts_of, input_warnings, load, options_of
-from tvselect.errors import BadInputError, ExitCode
+from tvselect.errors import BadInputError, ExitCode, InstallError
 
 if TYPE_CHECKING:
     from tvselect.app.published import PublishedChoice
@@ -161,12 +161,19 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     from tvselect.flox.install import plan_install, run_install
 
     check_request(request)
+    if request.org is not None:
+        from tvselect.flox.published import query_timeout
+
+        query_timeout(environ)  # TVSELECT_FLOX_TIMEOUT is checked before anything runs
     available = _read_available(request, stdin)
     catalog = load(request.catalog_path)
     options = options_of(catalog, request.choice)
     facts = facts_of(catalog, request.machine, environ, stdin)
     decision = select(facts, catalog, options)
-    published = _published(request, available, facts, catalog, options, environ)
+    try:
+        published = _published(request, available, facts, catalog, options, environ)
+    except InstallError as exc:
+        raise type(exc)(f"{exc}; nothing was installed" if request.install else str(exc)) from None
     variant = decision.variant if published is None else published.chosen
     plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
     result = (

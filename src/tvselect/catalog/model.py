@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -157,7 +158,12 @@ class _Checker:
     def schema_version(self, top: dict[str, Any]) -> int:
         version = top.get("schema_version")
         if version not in READ_VERSIONS or isinstance(version, bool):
-            raise self.fail("schema_version", f"expected {SCHEMA_VERSION} (or 1), found {version!r}")
+            raise self.fail(
+                "schema_version",
+                f"expected {SCHEMA_VERSION} (or 1), found {json.dumps(version)[:40]}"
+                if "schema_version" in top
+                else "missing",
+            )
         return int(version)
 
     def branches(self, raw: dict[str, Any]) -> dict[str, Branch]:

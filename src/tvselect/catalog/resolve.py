@@ -14,9 +14,21 @@ def open_catalog(path: str | None, environ: Mapping[str, str]) -> Catalog:
     are read on the fly (the only case that imports the Nix parser), its branch named after
     the folder, or NAME as in `NAME=FOLDER`.
     """
+    if path is None and environ.get("TVSELECT_CATALOG"):
+        from tvselect.base.safe_text import safe_line
+        from tvselect.errors import CatalogError
+
+        value = environ["TVSELECT_CATALOG"]
+        try:
+            return _open(value)
+        except CatalogError as exc:
+            raise type(exc)(f"TVSELECT_CATALOG={safe_line(value)}: {exc}") from None
+    return _open(path)
+
+
+def _open(path: str | None) -> Catalog:
     import os
 
-    path = path if path is not None else (environ.get("TVSELECT_CATALOG") or None)
     name, sep, folder = (path or "").partition("=")
     if not sep or os.path.exists(path or ""):
         name, folder = "", path or ""

@@ -59,10 +59,14 @@ def _usage_message(exc: "UsageError", args: list[str]) -> str:
     command = exc.ctx.command_path if exc.ctx is not None else "tvselect"
     if command.split()[-1] != "tvselect":
         return f"{exc.format_message()} (see '{command} --help')"
+    names = [info.name or info.callback.__name__ for info in app.registered_commands if info.callback]
+    if args and args[0] in [*names, "catalog"]:
+        # click reports an option of a subcommand given without its value with no context.
+        sub = args[:2] if args[0] == "catalog" and args[1:2] in (["import"], ["lint"], ["diff"]) else args[:1]
+        return f"{exc.format_message()} (see 'tvselect {' '.join(sub)} --help')"
     if args and not args[0].startswith("-"):
         import difflib
 
-        names = [info.name or info.callback.__name__ for info in app.registered_commands if info.callback]
         close = difflib.get_close_matches(args[0], names, n=1, cutoff=0.5)
         if close:
             return f"no such command {args[0]!r}; did you mean {close[0]}? (see 'tvselect --help')"

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TextIO
 
 from tvselect.base.capability import (
@@ -115,10 +116,15 @@ class _Reader:
         version = doc.get("schema_version")
         if version != FACTS_SCHEMA_VERSION:
             raise self.fail(
-                f"schema_version is {version!r}; this tvselect reads version {FACTS_SCHEMA_VERSION}"
+                (
+                    f"schema_version is {json.dumps(version)[:40]}"
+                    if "schema_version" in doc
+                    else "schema_version is missing"
+                )
+                + f"; this tvselect reads version {FACTS_SCHEMA_VERSION}"
             )
         if doc.get("kind", FACTS_KIND) != FACTS_KIND:
-            raise self.fail(f"kind is {doc.get('kind')!r}, not a facts document")
+            raise self.fail(f"kind is {json.dumps(doc.get('kind'))[:40]}, not a facts document")
         host = self.get(doc, "host", "", (str,), null=True) if "host" in doc else None
         cpu = self.cpu(self.obj(self.get(doc, "cpu", "", (dict,)), "cpu"))
         gpu = self.gpu(self.obj(self.get(doc, "gpu", "", (dict,)), "gpu"))

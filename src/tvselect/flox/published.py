@@ -142,12 +142,26 @@ def parse_show(text: str, pkg_path: str) -> frozenset[str] | None:
 
 
 def query_timeout(environ: Mapping[str, str]) -> float:
-    """Seconds one flox query may take: TVSELECT_FLOX_TIMEOUT when it is a positive number, else the default."""
-    try:
-        value = float(environ.get("TVSELECT_FLOX_TIMEOUT", ""))
-    except ValueError:
+    """Seconds one flox query may take: TVSELECT_FLOX_TIMEOUT when set, else the default.
+
+    The variable is checked as an option is: anything but a number of seconds above 0 and at
+    most 600 is bad input (exit 2) naming the variable, never a silent fall-back.
+    """
+    text = environ.get("TVSELECT_FLOX_TIMEOUT", "").strip()
+    if not text:
         return QUERY_TIMEOUT
-    return value if 0 < value <= 600 else QUERY_TIMEOUT
+    try:
+        value = float(text) if len(text) <= 32 else float("nan")
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 600:
+        from tvselect.base.safe_text import safe_line
+
+        raise BadInputError(
+            f"TVSELECT_FLOX_TIMEOUT={safe_line(text[:40])} is not a number of seconds above 0 and at most 600 "
+            f"(unset it for the default, {QUERY_TIMEOUT:g} s)"
+        )
+    return value
 
 
 def flox_versions(
@@ -166,8 +180,8 @@ def flox_versions(
         raise FloxQueryError(f"flox could not be started to ask about {pkg_path} ({outcome.reason})")
     if isinstance(outcome, TimedOut):
         raise FloxQueryError(
-            f"'flox show {pkg_path}' did not answer within {timeout:g} s and was stopped; "
-            "nothing was installed (TVSELECT_FLOX_TIMEOUT sets the limit)"
+            f"'flox show {pkg_path}' did not answer within {timeout:g} s and was stopped ("
+            "TVSELECT_FLOX_TIMEOUT sets the limit)"
         )
     if isinstance(outcome, Flooded):
         first = _first_line(_text(outcome.stdout or outcome.stderr))

@@ -235,7 +235,8 @@ def _built_arch(obs: RawObservations, catalog: Catalog) -> tuple[str | None, Rea
 
 def _no_branch(obs: RawObservations, built: bool, why_not: Reason | None) -> Reason:
     """No catalog branch has the installed versions: which ones, and what else is wrong."""
-    what = f"torch {obs.torch.version}, torchvision {obs.torchvision.version if obs.torchvision else '?'}"
+    tv = obs.torchvision.version if obs.torchvision else None
+    what = f"torch {obs.torch.version}, " + (f"torchvision {tv}" if tv else "torchvision not importable")
     what += f", CUDA {obs.cuda_built_with}" if built else ", CPU-only"
     what += f", Python {obs.python_version}"
     if why_not is None:

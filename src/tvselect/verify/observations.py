@@ -5,6 +5,7 @@ Versions are read with the one version parser (`tvselect.base.capability.parse_v
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,6 @@ class BadPayloadError(BadInputError, ValueError):
 
 def json_object(line: str) -> dict[str, Any]:
     """The JSON object on one line of the payload's output; BadPayloadError when it is not one."""
-    import json
 
     from tvselect.base.textfile import finite_float, json_value_problem
 
@@ -188,7 +188,7 @@ def read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObserva
 def _read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObservations:
     version = doc.get("payload_version")
     if version != PAYLOAD_VERSION:
-        raise ValueError(f"payload_version {version!r}, expected {PAYLOAD_VERSION}")
+        raise ValueError(f"payload_version {json.dumps(version)[:40]}, expected {PAYLOAD_VERSION}")
     python = doc.get("python") or {}
     cuda = doc.get("cuda") or {}
     cpu = doc.get("cpu") or {}
