@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from machines import cpuinfo_path
 from test_cli import schema_validator
 
+from tvselect.catalog.tables import table
 from tvselect.errors import BadInputError
 from tvselect.flox.published import is_published, package_names, parse_available, parse_show
 
@@ -21,6 +22,8 @@ ZEN4 = "linux-rocky8.5-zen4.txt"
 HASWELL = "linux-rhel7-haswell.txt"
 P = "torchvision-python313-"
 SM90 = P + "cuda12_9-sm90-"
+# The build-torchvision repository's name today for the built-in catalog's branch cuda-12_9.
+REPO_BRANCH = table("branch-names")["repository_branch"].get("cuda-12_9", "cuda-12_9")
 CPU = P + "cpu-"
 
 # ---- parse_available ------------------------------------------------------------------------
@@ -233,7 +236,7 @@ def test_human_answer_says_both_and_what_to_build(tmp_path: Path) -> None:
     assert (
         f"acme has not published {SM90}avx512 (the best for this machine); choosing {SM90}avx2" in done.stdout
     )
-    assert f"git checkout cuda-12_9 && flox build {SM90}avx512" in done.stdout
+    assert f"git checkout {REPO_BRANCH} && flox build {SM90}avx512" in done.stdout
     assert f"flox publish -o acme {SM90}avx512" in done.stdout
     assert f"Install  flox install acme/{SM90}avx2" in done.stdout
 
@@ -290,7 +293,8 @@ def test_nothing_published_installs_nothing_and_says_what_to_build(tmp_path: Pat
     assert calls[0] == ["show", f"acme/{SM90}avx512"]
     assert "nothing was installed" in done.stderr
     assert (
-        f"git checkout cuda-12_9 && flox build {SM90}avx512; flox publish -o acme {SM90}avx512" in done.stderr
+        f"git checkout {REPO_BRANCH} && flox build {SM90}avx512; flox publish -o acme {SM90}avx512"
+        in done.stderr
     )
     assert "acme has published none of the 8 variants that run here" in done.stdout
 

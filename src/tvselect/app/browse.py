@@ -79,6 +79,20 @@ class PackageView(NamedTuple):
     """The engine's decision for the machine, among builds of the package's kind."""
 
 
+def _suggestion(package: str, names: Catalog) -> str:
+    """Names that contain `package` (a part of a name), else names close to it, else where to look."""
+    import difflib
+
+    known = sorted(names.branches_of_package)
+    part = package.strip().lower()
+    containing = sorted((n for n in known if part and part in n), key=lambda n: (not n.endswith(part), n))
+    if containing:
+        more = f" (and {len(containing) - 5} more: tvselect list)" if len(containing) > 5 else ""
+        return f"; names containing it: {', '.join(containing[:5])}{more}"
+    close = difflib.get_close_matches(package, known, n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else "; 'tvselect list' shows every package"
+
+
 def show_package(
     package: str,
     machine: MachineInputs,
@@ -87,16 +101,13 @@ def show_package(
     stdin: TextIO,
 ) -> PackageView:
     """The catalog's record of `package` and the engine's verdict on the machine."""
-    import difflib
 
     from tvselect.engine.decision import Options, select
 
     catalog = load(catalog_path)
     variants = catalog.variant(package)
     if not variants:
-        close = difflib.get_close_matches(package, list(catalog.branches_of_package), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; 'tvselect list' shows every package"
-        raise BadInputError(f"unknown package {package!r}{hint}")
+        raise BadInputError(f"unknown package {package!r}{_suggestion(package, catalog)}")
     facts = facts_of(catalog, machine, environ, stdin)
     # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
     decision = select(facts, catalog, Options(cpu_only=variants[0].gpu_arch is None))

@@ -182,7 +182,7 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         else None
     )
     if request.install and published is not None and published.chosen is None:
-        result = _nothing_published(published)
+        result = _nothing_published(published, catalog)
     verification = None
     if request.verify and result is not None and result.ok:
         # Judged against what was installed: the best published variant when that is not the best.
@@ -233,11 +233,11 @@ def _published(
     return choose_published(runnable_ranked(facts, catalog, options), catalog, source, environ)
 
 
-def _nothing_published(published: PublishedChoice) -> InstallResult:
+def _nothing_published(published: PublishedChoice, catalog: Catalog) -> InstallResult:
     from tvselect.app.published import nothing_published_error
     from tvselect.flox.install import InstallResult
 
-    return InstallResult((), False, None, nothing_published_error(published))
+    return InstallResult((), False, None, nothing_published_error(published, catalog))
 
 
 def _published_reasons(

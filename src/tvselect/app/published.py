@@ -143,17 +143,29 @@ def published_reasons(choice: PublishedChoice, installing: bool) -> tuple[Reason
     )
 
 
-def build_commands(variant: Variant, org: str | None) -> tuple[str, str]:
+def repository_branch(variant: Variant, catalog: Catalog) -> str:
+    """The branch to check out for `variant`: the catalog's own name, except that the built-in
+    catalog's (the build-torchvision README's) branches carry the repository's names of today."""
+    from tvselect.catalog.model import BUILTIN_NAME
+    from tvselect.catalog.tables import table
+
+    if catalog.source != BUILTIN_NAME:
+        return variant.branch
+    renamed: dict[str, str] = table("branch-names")["repository_branch"]
+    return renamed.get(variant.branch, variant.branch)
+
+
+def build_commands(variant: Variant, org: str | None, catalog: Catalog) -> tuple[str, str]:
     """The commands that build `variant` in a build-torchvision checkout and publish it to `org`."""
     return (
-        f"git checkout {variant.branch} && flox build {variant.package}",
+        f"git checkout {repository_branch(variant, catalog)} && flox build {variant.package}",
         f"flox publish -o {org or '<org>'} {variant.package}",
     )
 
 
-def nothing_published_error(choice: PublishedChoice) -> str:
+def nothing_published_error(choice: PublishedChoice, catalog: Catalog) -> str:
     """Why `--install` installed nothing, and what to build and publish so that it can."""
-    build, publish = build_commands(choice.best, choice.org)
+    build, publish = build_commands(choice.best, choice.org, catalog)
     return (
         f"nothing that {choice.who} has published runs on this machine, so nothing was installed; "
         f"build and publish its best variant from a build-torchvision checkout: {build}; {publish}"

@@ -83,7 +83,8 @@ def import_(
 
     \b
     Example:
-      tvselect catalog import main=./build-torchvision -o team-catalog.json
+      tvselect catalog import main=./build-torchvision \\
+          -o team-catalog.json
     """
     import os
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tvselect.cli import complete
 from tvselect.cli.options import (
     BranchOpt,
     CatalogOpt,
@@ -32,6 +33,7 @@ ListBranchOpt = Annotated[
     typer.Option(
         "--branch",
         metavar="BRANCH",
+        autocompletion=complete.branches,
         help="Only this branch of the catalog (auto: all); 'tvselect list' shows them.",
     ),
 ]
@@ -72,7 +74,8 @@ def probe(
     \b
     Examples:
       tvselect probe
-      ssh gpu7 tvselect probe --json > gpu7.json    # then: tvselect --facts gpu7.json
+      ssh gpu7 tvselect probe --json > gpu7.json
+      tvselect --facts gpu7.json
     """
     import os
 
@@ -132,7 +135,12 @@ def _print_listing(listing: "Listing", json_: bool) -> None:
 
 @app.command()
 def show(
-    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="A package name from 'tvselect list'.")],
+    package: Annotated[
+        str,
+        typer.Argument(
+            metavar="PACKAGE", help="A package name from 'tvselect list'.", autocompletion=complete.packages
+        ),
+    ],
     json_: JsonOpt = False,
     catalog_path: CatalogOpt = None,
     cpuinfo: CpuinfoOpt = None,
@@ -145,7 +153,7 @@ def show(
 
     \b
     Example:
-      tvselect show torchvision-python313-cuda12_9-sm90-avx512 --gpu 9.0
+      tvselect show torchvision-python313-cpu-avx2 --gpu none
     """
     import os
 

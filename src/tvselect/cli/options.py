@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tvselect import __version__
+from tvselect.cli import complete
 
 if TYPE_CHECKING:
     from tvselect.app.inputs import MachineInputs
@@ -24,6 +25,7 @@ WorkloadOpt = Annotated[
     typer.Option(
         "--workload",
         metavar="WORKLOAD",
+        autocompletion=complete.workloads,
         help="What the machine will run, a workload of the catalog (a wrong name lists them); "
         "orders the CPU builds.",
     ),
@@ -33,6 +35,7 @@ BranchOpt = Annotated[
     typer.Option(
         "--branch",
         metavar="BRANCH",
+        autocompletion=complete.branches,
         help="Consider only this branch of the catalog ('auto': all); 'tvselect list' shows them.",
     ),
 ]

@@ -87,8 +87,8 @@ def plan_(
 
     \b
     Examples:
-      tvselect plan facts/            # a folder of 'tvselect probe --json' documents
-      tvselect plan facts/ --cover    # the fewest builds that serve every host
+      tvselect plan facts/           # probe --json documents
+      tvselect plan facts/ --cover   # the fewest builds
     """
     import os
     from functools import partial

@@ -32,25 +32,36 @@ HELP = """Choose the build-torchvision variant that belongs on this machine, exp
 
 \b
 Examples:
-  tvselect                                 # what should go on this machine, and why
-  tvselect --install --org acme            # install the best that acme has published
-  tvselect --available published.txt       # choose among the packages listed there
-  tvselect --json | jq -r .package         # for provisioning scripts: JSON on stdout only
-  tvselect --gpu 8.6 --cpuinfo FILE        # decide for another machine
-  tvselect list --gpu-arch 9.0             # the catalog's builds for an H100
+  What should go on this machine, and why:
+    tvselect
+  Install the best build that acme has published:
+    tvselect --install --org acme
+  Choose among the packages listed in a file:
+    tvselect --available published.txt
+  For provisioning scripts (JSON on stdout only):
+    tvselect --json | jq -r .package
+  Decide for another machine:
+    tvselect --gpu 8.6 --cpuinfo FILE
+  The catalog's builds for an H100:
+    tvselect list --gpu-arch 9.0
 
 \b
-Shell completion (bash, zsh, fish): tvselect --install-completion
+Shell completion (bash, zsh, fish):
+  tvselect --install-completion
 
 \b
 Exit status:
-  0  a variant was chosen (and installed, with --install)
-  1  unexpected error (please report it; --debug shows the traceback)
-  2  bad usage or bad input
-  3  no variant runs on this machine, or none your org has published (the answer still prints in full)
-  4  the install failed (flox missing, or flox failed), or flox could not say what your org has published
-  5  tvselect verify: a check failed
-  141  the reader of standard output went away (as for SIGPIPE)
+  0    a variant was chosen (and installed, with
+       --install)
+  1    unexpected error (please report it; --debug
+       shows the traceback)
+  2    bad usage or bad input
+  3    no variant runs on this machine, or none your
+       org has published (the answer prints in full)
+  4    the install failed (flox missing or failed), or
+       flox could not say what your org has published
+  5    tvselect verify: a check failed
+  141  the reader of standard output went away
 """
 
 app = typer.Typer(

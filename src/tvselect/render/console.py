@@ -77,6 +77,22 @@ def wrapped(console: Console, markup: str, indent: int = 0, hang: int = 2) -> No
         console.print(Text(" " * pad) + piece, soft_wrap=True)
 
 
+def command_line(console: Console, label_markup: str, command: str) -> None:
+    """`label_markup` then `command` on one line; the command alone on the next when both do not fit.
+
+    A command is never broken: a copied line must be a whole command, even if it overflows.
+    """
+    from rich.markup import escape
+
+    label = Text.from_markup(label_markup, emoji=False)
+    if len(label.plain) + len(command) <= console.width or not label.plain.strip():
+        console.print(label + Text(safe_text(command)), soft_wrap=True)
+        return
+    label.rstrip()
+    console.print(label)
+    console.print("    " + escape(command), soft_wrap=True)
+
+
 WRAPPED_COLUMN_MIN = 12
 """The least width a column that may wrap is given when deciding whether a table fits."""
 

@@ -15,7 +15,7 @@ from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts.model import Facts
 from tvselect.flox.install import ORG_PLACEHOLDER
-from tvselect.render.console import fits, make_console, plural, wrapped
+from tvselect.render.console import command_line, fits, make_console, plural, wrapped
 
 if TYPE_CHECKING:
     from tvselect.verify.verdict import VerifyResult
@@ -60,8 +60,11 @@ def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
     )
     relevant = sorted({f for isa in catalog.isas.values() if isa.arch == cpu.arch for f in isa.needs})
     if relevant:
-        marks = " ".join(f"[green]{f}[/]" if f in cpu.features else f"[red]-{f}[/]" for f in relevant)
-        lines.append(f"       features that matter: {marks}")
+        has = " ".join(f"[green]{f}[/]" for f in relevant if f in cpu.features) or "none"
+        lines.append(f"       features that matter: {has}")
+        lacks = " ".join(f"[red]{f}[/]" for f in relevant if f not in cpu.features)
+        if lacks:
+            lines.append(f"       features it lacks: {lacks}")
     elif cpu.unknown_reason:
         lines.append(f"       features unknown: {escape(cpu.unknown_reason)}")
     return lines
@@ -121,13 +124,17 @@ def _print_to_build(console: Console, report: Report) -> None:
     choice = report.published
     if choice is None or choice.chosen == choice.best:
         return
-    from tvselect.app.published import build_commands
+    from tvselect.app.published import build_commands, repository_branch
 
     title = "To serve this machine" if choice.chosen is None else "To serve it at its best"
     console.print()
     wrapped(console, f"[bold]{title}[/], build and publish from a build-torchvision checkout:")
-    for command in build_commands(choice.best, choice.org):
-        wrapped(console, escape(command), indent=2, hang=4)
+    for command in build_commands(choice.best, choice.org, report.catalog):
+        command_line(console, "  ", command)
+    branch = repository_branch(choice.best, report.catalog)
+    if branch != choice.best.branch:
+        note = f"({branch} is the repository's name today for the README's branch {choice.best.branch})"
+        wrapped(console, f"[dim]{escape(note)}[/]", indent=2)
 
 
 def _print_install_plan(console: Console, report: Report) -> None:
@@ -135,7 +142,7 @@ def _print_install_plan(console: Console, report: Report) -> None:
     assert plan is not None
     command = " ".join(plan.argv)
     console.print()
-    wrapped(console, f"[bold]Install[/]  {escape(command)}")
+    command_line(console, "[bold]Install[/]  ", command)
     if ORG_PLACEHOLDER in command:
         note = "(replace <org> with your Flox organisation, or run tvselect --install --org ORG)"
         wrapped(console, f"[dim]{escape(note)}[/]", indent=2)
@@ -149,11 +156,12 @@ def _print_install_result(console: Console, report: Report) -> None:
     result = report.install_result
     if result is None:
         return
-    command = escape(" ".join(result.argv))
     if result.dry_run:
-        wrapped(console, f"\n[bold]Dry run[/]: would run {command}")
+        console.print()
+        command_line(console, "[bold]Dry run[/]: would run ", " ".join(result.argv))
     elif result.ok:
-        wrapped(console, f"\n[bold green]Installed[/] with {command}")
+        console.print()
+        command_line(console, "[bold green]Installed[/] with ", " ".join(result.argv))
     else:
         wrapped(console, f"\n[bold red]Not installed[/]: {escape(result.error or '')}")
 
@@ -242,6 +250,12 @@ def render_variants(variants: list[Variant], catalog: Catalog) -> None:
         for v in on_branch:
             tail = f"  {v.gpu_arch or '-':<5} {v.cpu_isa}" if columns else ""
             console.print(f"  {v.package:<{longest if columns else 0}}{tail}", soft_wrap=True)
+    if not columns:
+        console.print()
+        wrapped(
+            console,
+            "[dim](too narrow for the GPU arch and CPU ISA columns: each name carries them; --json lists every field)[/]",
+        )
 
 
 def render_show(document: dict[str, Any]) -> None:
