@@ -60,7 +60,7 @@ def _chosen(report: Report) -> dict[str, Any]:
     if report.variant is not None:
         return variant_summary(report.variant, report.catalog)
     return dict.fromkeys(
-        ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python")
+        ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python", "platforms")
     )
 
 
