@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib.resources import files
@@ -328,3 +329,18 @@ def test_every_json_command_has_a_row() -> None:
         assert any(c[1] == schema for c in CASES), command
     for command in ("catalog import", "catalog lint"):
         assert "--json" not in run(*command.split(), "--help").stdout, f"{command} has --json: add its rows"
+
+
+def test_the_docs_key_table_names_exactly_the_result_schemas_keys() -> None:
+    """docs/json.md's table of `tvselect --json` keys, read cell by cell, against result-v1.json."""
+    text = (ROOT / "docs" / "json.md").read_text()
+    table = text.split("## `tvselect --json`", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    documented = {key for row in rows for key in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+    schema = json.loads(SCHEMAS.joinpath("result-v1.json").read_text())
+    assert documented == set(schema["properties"])
+
+
+def test_the_docs_name_every_schema() -> None:
+    text = (ROOT / "docs" / "json.md").read_text()
+    assert [n for n in schema_names() if f"`{n}`" not in text] == []
