@@ -154,7 +154,8 @@ def test_branch_without_builds_of_the_needed_kind_names_it() -> None:
 
 
 def _user_texts() -> list[tuple[str, str]]:
-    texts = [("README.md", (ROOT / "README.md").read_text())]
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    texts = [(page.name, page.read_text()) for page in pages]
     texts += [(f"template {code}", text) for code, text in TEMPLATES.items()]
     catalog = json.loads((ROOT / "data" / "variants.json").read_text())
     texts += [(f"branch {n}", json.dumps(b)) for n, b in catalog["branches"].items()]

@@ -133,7 +133,7 @@ def _print_to_build(console: Console, report: Report) -> None:
         command_line(console, "  ", command)
     branch = repository_branch(choice.best, report.catalog)
     if branch != choice.best.branch:
-        note = f"({branch} is the repository's name today for the README's branch {choice.best.branch})"
+        note = f"(the build-torchvision repository calls branch {choice.best.branch} {branch} today)"
         wrapped(console, f"[dim]{escape(note)}[/]", indent=2)
 
 
