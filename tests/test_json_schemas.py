@@ -344,3 +344,19 @@ def test_the_docs_key_table_names_exactly_the_result_schemas_keys() -> None:
 def test_the_docs_name_every_schema() -> None:
     text = (ROOT / "docs" / "json.md").read_text()
     assert [n for n in schema_names() if f"`{n}`" not in text] == []
+
+
+@pytest.mark.parametrize(("schema", "args", "extra"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_human_output_never_shows_python_none(
+    ws: Path, tmp_path: Path, schema: str, args: tuple[str, ...], extra: dict[str, str]
+) -> None:
+    """The same commands for a person: Python's `None` (or `nan`) never reaches what they read."""
+    if extra.get("shared") and not SHARED_TV.is_dir():
+        pytest.skip(f"{SHARED_TV} is not here")
+    if extra.get("flox") == "torch":
+        pytest.skip("installs: run with --json above")
+    argv = [a.replace("{ws}", str(ws)) for a in args]
+    done = run(*argv, env={**_environment(ws, extra, tmp_path), "NO_COLOR": "1"}, timeout=120)
+    assert done.code in (0, 3, 5), done.stderr
+    text = done.stdout + done.stderr
+    assert not re.search(r"\bNone\b|\bnan\b", text), text
