@@ -324,3 +324,8 @@ def test_the_readme_links_build_torchvision_and_flox_and_says_linux() -> None:
     if seed_readme.is_file():
         assert "build-torchvision" in seed_readme.read_text()
     assert os.path.exists(ROOT / "CONTRIBUTING.md")
+
+
+def test_the_readme_counts_the_catalog_it_ships() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"in {len(CATALOG.variants)} variants" in readme
