@@ -159,7 +159,7 @@ BAD_FACTS: list[tuple[str, bytes | None, str]] = [
     ("nested-too-deeply", b"[" * 200_000, "nested too deeply"),
     ("array", b"[1, 2]", "'top level' must be an object"),
     ("wrong-schema-version", _doc(schema_version=2), "schema_version is 2; this tvselect reads version 1"),
-    ("no-schema-version", b'{"cpu": {}}', "schema_version is None"),
+    ("no-schema-version", b'{"cpu": {}}', "schema_version is missing"),
     ("wrong-kind", _doc(kind="tvselect.decision"), "not a facts document"),
     (
         "missing-gpu",
