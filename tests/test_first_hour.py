@@ -329,3 +329,31 @@ def test_the_readme_links_build_torchvision_and_flox_and_says_linux() -> None:
 def test_the_readme_counts_the_catalog_it_ships() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"in {len(CATALOG.variants)} variants" in readme
+
+
+def test_the_container_image_builds_from_what_it_copies(tmp_path: Path) -> None:
+    """examples/nfd/Containerfile copies a few paths of the checkout and runs `pip install` on them:
+    those paths alone make the wheel, with the data tables and schemas in it."""
+    import shutil
+    import zipfile
+
+    builder = pytest.importorskip("hatchling.builders.wheel")
+    containerfile = (ROOT / "examples" / "nfd" / "Containerfile").read_text()
+    context = tmp_path / "src"
+    for line in re.findall(r"^COPY (.+)$", containerfile, re.MULTILINE):
+        *sources, destination = line.split()
+        target = context / destination.removeprefix("/src").lstrip("/")
+        for name in sources:
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+                shutil.copy(ROOT / name, target / name)
+    wheel = next(builder.WheelBuilder(str(context)).build(directory=str(tmp_path), versions=["standard"]))
+    names = zipfile.ZipFile(wheel).namelist()
+    for shipped in (
+        "tvselect/data/variants.json",
+        "tvselect/data/branch-names.json",
+        "tvselect/schemas/result-v1.json",
+    ):
+        assert shipped in names, shipped
