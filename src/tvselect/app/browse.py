@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from tvselect.app.inputs import MachineInputs, branch_of, facts_of, load
-from tvselect.errors import BadInputError
+from tvselect.errors import BadInputError, TvselectError
 
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog, Variant
@@ -112,3 +112,28 @@ def show_package(
     # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
     decision = select(facts, catalog, Options(cpu_only=variants[0].gpu_arch is None))
     return PackageView(variants, catalog, decision)
+
+
+class Names(NamedTuple):
+    """The names a shell completes from the catalog in use."""
+
+    workloads: tuple[str, ...]
+    branches: tuple[str, ...]
+    packages: tuple[str, ...]
+    products: tuple[str, ...]
+
+
+def catalog_names(catalog_path: str | None) -> Names:
+    """The catalog's workloads, branches (with `auto`), package names and products; none when
+    the catalog cannot be read (completion prints nothing rather than an error)."""
+    try:
+        catalog = load(catalog_path)
+    except (TvselectError, OSError):
+        return Names((), ("auto",), (), ())
+    products = {getattr(v, "product", None) for v in catalog.variants}
+    return Names(
+        tuple(catalog.workloads),
+        ("auto", *catalog.branches),
+        tuple(sorted(catalog.branches_of_package)),
+        tuple(sorted(p for p in products if isinstance(p, str))),
+    )

@@ -7,48 +7,35 @@ read completes nothing rather than printing an error into the shell's completion
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tvselect.catalog.model import Catalog
+    from tvselect.app.browse import Names
 
 
-def _catalog(params: dict[str, Any]) -> "Catalog | None":
-    from tvselect.app.inputs import load
-    from tvselect.errors import TvselectError
+def _names(ctx: Any) -> "Names":
+    from tvselect.app.browse import catalog_names
 
-    path = params.get("catalog_path")
-    try:
-        return load(path if isinstance(path, str) else None)
-    except (TvselectError, OSError):
-        return None
+    path = (getattr(ctx, "params", None) or {}).get("catalog_path")
+    return catalog_names(path if isinstance(path, str) else None)
 
 
-def _matching(names: "list[str]", incomplete: str) -> list[str]:
+def _matching(names: tuple[str, ...], incomplete: str) -> list[str]:
     return [name for name in names if name.startswith(incomplete)]
-
-
-def _params(ctx: Any) -> dict[str, Any]:
-    return dict(getattr(ctx, "params", None) or {})
 
 
 def workloads(ctx: Any, incomplete: str) -> list[str]:
     """`--workload`: the catalog's workloads."""
-    catalog = _catalog(_params(ctx))
-    return _matching(list(catalog.workloads) if catalog else [], incomplete)
+    return _matching(_names(ctx).workloads, incomplete)
 
 
 def branches(ctx: Any, incomplete: str) -> list[str]:
     """`--branch`: `auto` and the catalog's branches."""
-    catalog = _catalog(_params(ctx))
-    return _matching(["auto", *catalog.branches] if catalog else ["auto"], incomplete)
+    return _matching(_names(ctx).branches, incomplete)
 
 
 def packages(ctx: Any, incomplete: str) -> list[str]:
     """`show PACKAGE`: the catalog's package names."""
-    catalog = _catalog(_params(ctx))
-    return _matching(sorted(catalog.branches_of_package) if catalog else [], incomplete)
+    return _matching(_names(ctx).packages, incomplete)
 
 
 def products(ctx: Any, incomplete: str) -> list[str]:
-    """`--product`: the products of the catalogs in use (when the catalog records them)."""
-    catalog = _catalog(_params(ctx))
-    found = {getattr(v, "product", None) for v in (catalog.variants if catalog else ())}
-    return _matching(sorted(p for p in found if isinstance(p, str)), incomplete)
+    """`--product`: the products of the catalog in use (when its variants record one)."""
+    return _matching(_names(ctx).products, incomplete)
