@@ -357,3 +357,16 @@ def test_the_container_image_builds_from_what_it_copies(tmp_path: Path) -> None:
         "tvselect/schemas/result-v1.json",
     ):
         assert shipped in names, shipped
+
+
+def test_every_docs_page_is_reached_from_the_readme() -> None:
+    """Each page of docs/ is linked from the README's table, or from a page linked there."""
+
+    def links(page: Path) -> set[Path]:
+        found = re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", page.read_text())
+        return {(page.parent / target).resolve() for target in found if "://" not in target}
+
+    first = links(ROOT / "README.md")
+    reached = first.union(*(links(p) for p in first if p.exists()))
+    pages = {p.resolve() for p in (ROOT / "docs").glob("*.md")}
+    assert sorted(p.name for p in pages - reached) == []
