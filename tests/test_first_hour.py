@@ -370,3 +370,10 @@ def test_every_docs_page_is_reached_from_the_readme() -> None:
     reached = first.union(*(links(p) for p in first if p.exists()))
     pages = {p.resolve() for p in (ROOT / "docs").glob("*.md")}
     assert sorted(p.name for p in pages - reached) == []
+
+
+def test_every_option_of_the_main_command_is_in_the_docs() -> None:
+    """docs/commands.md's tables name every option `tvselect --help` lists."""
+    options = set(re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z-]*)", run("--help").stdout, re.MULTILINE))
+    text = (ROOT / "docs" / "commands.md").read_text()
+    assert options and sorted(o for o in options if f"`{o}" not in text) == []
