@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from machines import CPUINFO_DIR
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
@@ -47,7 +48,9 @@ def _cpu(name: str) -> CpuFacts:
 def _facts(
     cpu: str, caps: tuple[tuple[int, int], ...] = (), host: str | None = None, uuid: str | None = None
 ) -> Facts:
-    gpus = tuple(Gpu(i, "NVIDIA test GPU", uuid, cap, 81559, False) for i, cap in enumerate(caps))
+    gpus = tuple(
+        Gpu(i, "NVIDIA test GPU", uuid, Capability(*cap), 81559, False) for i, cap in enumerate(caps)
+    )
     gpu = GpuFacts(
         source="nvml" if gpus else "none",
         gpus=gpus,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.errors import BadInputError
 from tvselect.facts.document import MAX_FACTS_BYTES, load_facts, to_document
@@ -114,7 +115,14 @@ FACTS = Facts(
     gpu=GpuFacts(
         source="nvml",
         gpus=(
-            Gpu(index=0, name="NVIDIA H100", uuid="GPU-1", capability=(9, 0), memory_mib=81559, mig=False),
+            Gpu(
+                index=0,
+                name="NVIDIA H100",
+                uuid="GPU-1",
+                capability=Capability(9, 0),
+                memory_mib=81559,
+                mig=False,
+            ),
         ),
         excluded=(),
         driver_version="550.54.14",

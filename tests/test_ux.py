@@ -18,6 +18,7 @@ from cli_helpers import Run, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import load_catalog
 from tvselect.engine.decision import NO_MATCH, Options, select
 from tvselect.engine.reasons import TEMPLATES
@@ -428,7 +429,7 @@ def test_property_every_no_match_has_a_reason(
     branch: str | None,
     cpu_only: bool,
 ) -> None:
-    devices = tuple(Gpu(i, "g", None, cap, None, None) for i, cap in enumerate(caps))
+    devices = tuple(Gpu(i, "g", None, Capability(*cap), None, None) for i, cap in enumerate(caps))
     gpu = GpuFacts("simulated" if devices else "none", devices, (), driver, None, None if devices else "none")
     facts = Facts(CpuFacts(arch, None, None, frozenset(features), "hypothesis"), gpu)
     decision = select(facts, CATALOG, Options(branch=branch, cpu_only=cpu_only))

@@ -126,12 +126,12 @@ def _gpu_archs(builds: Sequence[Build], base: Mapping[str, Any]) -> dict[str, An
     archs = dict(base["gpu_archs"])
     for build in builds:
         if build.capability is not None:
-            major, minor = build.capability
+            cap = build.capability
             archs.setdefault(
-                f"sm{major}{minor}",
+                cap.sm,
                 {
-                    "compute_capability": f"{major}.{minor}",
-                    "family": f"compute capability {major}.{minor}",
+                    "compute_capability": str(cap),
+                    "family": f"compute capability {cap}",
                     "examples": [],
                 },
             )
@@ -166,7 +166,7 @@ def _variant(build: Build, isa: str, stated: Mapping[str, tuple[str, str]]) -> d
     return {
         "package": build.package,
         "branch": build.branch,
-        "gpu_arch": None if cap is None else f"sm{cap[0]}{cap[1]}",
+        "gpu_arch": None if cap is None else cap.sm,
         "cpu_isa": isa,
         "cuda": build.cuda,
         "platforms": list(build.platforms),

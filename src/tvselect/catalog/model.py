@@ -229,8 +229,8 @@ class _Checker:
             where = f"gpu_archs.{name}"
             entry = self.obj(value, where)
             cap = self.capability(self.field_(entry, "compute_capability", where, str), where)
-            if name != f"sm{cap[0]}{cap[1]}":
-                raise self.fail(where, f"name does not match compute capability {cap[0]}.{cap[1]}")
+            if name != cap.sm:
+                raise self.fail(where, f"name does not match compute capability {cap}")
             result[name] = GpuArch(
                 name=name,
                 capability=cap,

@@ -6,7 +6,7 @@ in `rank`, and the explanation of every variant in `explain`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.rank import (
@@ -22,7 +22,7 @@ from tvselect.engine.rank import (
     rank,
 )
 from tvselect.engine.reasons import Reason, reason
-from tvselect.engine.rules import COMPATIBLE, EXACT, Rules, cubin_runs_on
+from tvselect.engine.rules import COMPATIBLE, EXACT, GpuMatch, Rules, cubin_runs_on
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Facts, Gpu
 
@@ -51,8 +51,9 @@ __all__ = [
     "select",
 ]
 
-OK = "ok"
-NO_MATCH = "no-match"
+Status = Literal["ok", "no-match"]
+OK: Final = "ok"
+NO_MATCH: Final = "no-match"
 
 ONLY_CANDIDATE = "only-candidate"
 NO_RUNNABLE = "no-runnable-variant"
@@ -65,11 +66,11 @@ class Decision(NamedTuple):
 
     options: Options
     """The options the decision was made under."""
-    status: str
+    status: Status
     """`ok` when a variant was chosen, `no-match` when none runs here."""
     variant: Variant | None
     """The chosen variant, None on no-match."""
-    gpu_match: str | None
+    gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant; None for CPU-only or no-match."""
     rule: str
     """The rule that decided: one of rank.RULES, `only-candidate`, or `no-runnable-variant`."""
@@ -109,7 +110,7 @@ class Ranked(NamedTuple):
 
     variant: Variant
     """The variant."""
-    gpu_match: str | None
+    gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant; None for a CPU-only one."""
     key: tuple[int, ...]
     """Its ranking key, one number per rule of RULES in order (exact SM, newest SM, branch preference,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tvselect.base.capability import Capability, format_capability, parse_capability, parse_version
+from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.probe.root import ProbeRoot
 
 SOC_FAMILY = "/sys/devices/soc0/family"
@@ -166,7 +166,7 @@ def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     model = ((_read(root, MODEL) or "").strip("\0 \t\r\n")) or None
     name = _gpu_name(model, soc, table["socs"])
     if capability is not None:
-        notes.append(f"Tegra: {soc} has compute capability {format_capability(capability)} (data/tegra.json)")
+        notes.append(f"Tegra: {soc} has compute capability {capability} (data/tegra.json)")
     return TegraFacts(
         soc=soc,
         model=model,

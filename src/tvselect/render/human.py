@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from tvselect.app.choose import Report
 from tvselect.app.inputs import MachineInputs
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.facts.model import Facts
@@ -45,7 +44,7 @@ def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
             tail = f" ({', '.join(extra)})" if extra else ""
             lines.append(
                 f"GPU {device.index}  {escape(device.name)}  compute capability "
-                f"[bold]{format_capability(device.capability)}[/]{tail}"
+                f"[bold]{device.capability}[/]{tail}"
             )
         driver = gpu.driver_version or "unknown (not checked)"
         cuda = f", supports CUDA up to {gpu.cuda_driver_version}" if gpu.cuda_driver_version else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CHOSEN, RUNS, Decision
 
@@ -38,7 +37,7 @@ def package_document(variants: tuple[Variant, ...], catalog: Catalog, decision: 
                 "compile_flags": list(isa.flags),
                 "cpu_features_needed": sorted(isa.needs),
                 "gpu_arch": arch.name if arch else None,
-                "compute_capability": format_capability(arch.capability) if arch else None,
+                "compute_capability": str(arch.capability) if arch else None,
                 "gpu_family": arch.family if arch else None,
                 "example_gpus": list(arch.examples) if arch else [],
                 "runs_here": verdict.status in (CHOSEN, RUNS),
