@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from machines import CPUINFO_DIR, machine, real_cpu
 
-from tvselect.base.capability import parse_capability
+from tvselect.base.hardware import known_capabilities
 from tvselect.catalog.flags import needs_of
 from tvselect.catalog.importer import base_document, catalog_document, read_builds
 from tvselect.catalog.lint import lint
@@ -23,9 +23,7 @@ from tvselect.errors import RecipeError
 RECIPES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "build-torchvision"
 BRANCHES = {"main": 51, "pytorch-2.9": 58, "pytorch-2.10": 111}
 TEAM = Path(__file__).resolve().parent / "recipes" / "team"
-KNOWN = frozenset(
-    c for c in (parse_capability(t) for t in base_document()["known_compute_capabilities"]) if c is not None
-)
+KNOWN = known_capabilities()
 
 
 def _real_files() -> list[Path]:

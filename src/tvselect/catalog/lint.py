@@ -24,12 +24,12 @@ def _target_line(build: Build) -> int:
 
 def cuda_cannot_build(build: Build) -> str | None:
     """A GPU target the recipe's CUDA cannot compile: too new for it, or dropped by its major."""
-    from tvselect.catalog.tables import table
+    from tvselect.base.shipped import shipped_table
 
     cap, cuda = build.capability, parse_version(build.cuda or "")
     if cap is None or cuda is None:
         return None
-    facts = table("cuda")
+    facts = shipped_table("cuda")
     first = facts["first_cuda_of_target"].get(str(cap))
     if first is not None and cuda[:2] < (parse_version(first) or ())[:2]:
         return (
