@@ -349,7 +349,7 @@ def test_cpu_without_features_never_gets_a_variant(catalog: Catalog) -> None:
 def test_explanation_covers_every_variant(catalog: Catalog) -> None:
     decision = select(machine(real_cpu("linux-rocky8.5-zen4.txt"), "8.6"), catalog, Options())
     statuses = [v.status for v in decision.verdicts]
-    assert len(statuses) == 113 and statuses.count(CHOSEN) == 1
+    assert len(statuses) == len(catalog.variants) and statuses.count(CHOSEN) == 1
     by_package = {(v.variant.branch, v.variant.package): v for v in decision.verdicts}
     assert by_package[("cuda-12_9", "torchvision-python313-cuda12_9-sm90-avx512")].reasons[0].text == (
         "sm90 code does not run on GPU 0 (compute capability 8.6): a cubin never runs across major versions"
