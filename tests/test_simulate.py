@@ -185,6 +185,11 @@ BAD_FACTS: list[tuple[str, bytes | None, str]] = [
         _doc(gpu={**to_document(FACTS)["gpu"], "cuda_driver_version": "-1"}),
         "field 'gpu.cuda_driver_version' is '-1', not a CUDA version like 12.9",
     ),
+    (
+        "unknown-gpu-source",
+        _doc(gpu={**to_document(FACTS)["gpu"], "source": "rocm-smi"}),
+        "field 'gpu.source' is 'rocm-smi', not one of nvml, nvidia-smi, tegra, simulated, none",
+    ),
 ]
 
 
