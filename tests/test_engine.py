@@ -565,3 +565,21 @@ def test_drift_unread_cpu_says_so(catalog: Catalog) -> None:
     decision = select(Facts(UNREAD_CPU, NO_GPU), with_needs(catalog, "avx2", frozenset()), Options())
     assert decision.status == NO_MATCH
     assert {r.code for r in decision.reasons} == {"cpu-unknown"}
+
+
+def test_the_literal_types_list_exactly_the_values_the_code_uses() -> None:
+    from typing import get_args
+
+    from tvselect.engine import decision, rank
+    from tvselect.facts import model
+
+    assert get_args(rank.RankRule) == rank.RULES
+    assert set(get_args(decision.DecidingRule)) == {
+        *rank.RULES,
+        decision.ONLY_CANDIDATE,
+        decision.NO_RUNNABLE,
+    }
+    assert set(get_args(rank.VerdictStatus)) == {rank.CHOSEN, rank.RUNS, rank.CANNOT_RUN, rank.NOT_CONSIDERED}
+    assert set(get_args(decision.Status)) == {decision.OK, decision.NO_MATCH}
+    assert set(get_args(decision.GpuMatch)) == {decision.EXACT, decision.COMPATIBLE}
+    assert get_args(model.GpuSource) == model.GPU_SOURCES

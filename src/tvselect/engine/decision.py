@@ -55,8 +55,18 @@ Status = Literal["ok", "no-match"]
 OK: Final = "ok"
 NO_MATCH: Final = "no-match"
 
-ONLY_CANDIDATE = "only-candidate"
-NO_RUNNABLE = "no-runnable-variant"
+ONLY_CANDIDATE: Final = "only-candidate"
+NO_RUNNABLE: Final = "no-runnable-variant"
+DecidingRule = Literal[
+    "exact-sm",
+    "newest-sm",
+    "branch-preference",
+    "workload-isa",
+    "newest-cuda",
+    "only-candidate",
+    "no-runnable-variant",
+]
+"""The rule that decided: a ranking rule (rank.RULES), the only candidate, or none that runs."""
 
 _ALTERNATIVES_SHOWN = 5
 
@@ -72,7 +82,7 @@ class Decision(NamedTuple):
     """The chosen variant, None on no-match."""
     gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant; None for CPU-only or no-match."""
-    rule: str
+    rule: DecidingRule
     """The rule that decided: one of rank.RULES, `only-candidate`, or `no-runnable-variant`."""
     reasons: tuple[Reason, ...]
     """Why this variant (or, on no-match, why none runs)."""
@@ -168,7 +178,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     )
 
 
-def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: str | None) -> tuple[Reason, ...]:
+def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: GpuMatch | None) -> tuple[Reason, ...]:
     """When only a compatible build was chosen, say which exact build the driver ruled out."""
     if match != COMPATIBLE:
         return ()
@@ -206,7 +216,7 @@ def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...], rules: Rule
     return tuple(warnings)
 
 
-def _why_gpu(ctx: DecisionInputs, winner: Variant, match: str | None) -> Reason:
+def _why_gpu(ctx: DecisionInputs, winner: Variant, match: GpuMatch | None) -> Reason:
     """Why a build of this kind: the GPU match, or why CPU-only."""
     if winner.gpu_arch is not None:
         if match == EXACT:
@@ -238,7 +248,9 @@ def _why_isa(ctx: DecisionInputs, rules: Rules, winner: Variant) -> Reason:
     return reason("workload-isa-unbuilt", better=catalog.isas[own].label, branch=winner.branch, label=label)
 
 
-def _why_chosen(ctx: DecisionInputs, rules: Rules, winner: Variant, match: str | None) -> tuple[Reason, ...]:
+def _why_chosen(
+    ctx: DecisionInputs, rules: Rules, winner: Variant, match: GpuMatch | None
+) -> tuple[Reason, ...]:
     catalog, options = ctx.catalog, ctx.options
     reasons = [_why_gpu(ctx, winner, match)]
     if options.branch is not None:

@@ -12,7 +12,8 @@ from tvselect.facts.model import Facts, Gpu
 
 # Names of the ranking criteria, in the order they apply; the rule that decided
 # is the first one on which the winner beat the runner-up.
-RULES = ("exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda")
+RankRule = Literal["exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda"]
+RULES: tuple[RankRule, ...] = ("exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda")
 
 Key = tuple[int, int, int, int, int]
 
@@ -99,7 +100,7 @@ class Ranking:
 
     def lost_reason(
         self, loser: Variant, loser_key: tuple[int, ...], winner: Variant, winner_key: tuple[int, ...]
-    ) -> tuple[str, Reason]:
+    ) -> tuple[RankRule, Reason]:
         """The criterion on which `winner` beat `loser`, and the reason saying so."""
         # Variants differ in (branch, sm, isa, cuda), so some criterion always separates them.
         rule = next(
