@@ -55,7 +55,11 @@ def _table(scratch: Path) -> list[tuple[str, list[str], str | None]]:
             (f"plan-{tag}", ["plan", facts, *fmt], None),
             (f"plan-available-{tag}", ["plan", facts, "--available", f"{scratch}/available.txt", *fmt], None),
             (f"plan-cover-{tag}", ["plan", facts, "--cover", *fmt], None),
-            (f"plan-max-builds-{tag}", ["plan", facts, "--max-builds", "1", "--assign", f"{out}/assign", *fmt], None),
+            (
+                f"plan-max-builds-{tag}",
+                ["plan", facts, "--max-builds", "1", "--assign", f"{out}/assign", *fmt],
+                None,
+            ),
             (f"catalog-diff-{tag}", ["catalog", "diff", "builtin", f"main={RECIPES}/main", *fmt], None),
         ]
     rows += [
@@ -67,10 +71,26 @@ def _table(scratch: Path) -> list[tuple[str, list[str], str | None]]:
         ("plan-missing", ["plan", facts, "--available", f"{scratch}/available.txt", "--missing"], None),
         ("plan-missing-json", ["plan", facts, "--missing", "--json"], None),
         ("catalog-import", ["catalog", "import", f"main={RECIPES}/main"], None),
-        ("catalog-import-o", ["catalog", "import", f"main={RECIPES}/main", "-o", f"{out}/catalog.json"], None),
-        ("catalog-import-o-refused", ["catalog", "import", f"main={RECIPES}/main", "-o", f"{scratch}/available.txt"], None),
-        ("catalog-import-bad-version", ["catalog", "import", str(RECIPES / "main"), "--version-of", "x"], None),
-        ("catalog-lint", ["catalog", "lint", *(f"{b.name}={b}" for b in sorted(RECIPES.iterdir()) if b.is_dir())], None),
+        (
+            "catalog-import-o",
+            ["catalog", "import", f"main={RECIPES}/main", "-o", f"{out}/catalog.json"],
+            None,
+        ),
+        (
+            "catalog-import-o-refused",
+            ["catalog", "import", f"main={RECIPES}/main", "-o", f"{scratch}/available.txt"],
+            None,
+        ),
+        (
+            "catalog-import-bad-version",
+            ["catalog", "import", str(RECIPES / "main"), "--version-of", "x"],
+            None,
+        ),
+        (
+            "catalog-lint",
+            ["catalog", "lint", *(f"{b.name}={b}" for b in sorted(RECIPES.iterdir()) if b.is_dir())],
+            None,
+        ),
         ("catalog-diff-self", ["catalog", "diff", "builtin", "builtin"], None),
         ("catalog-help", ["catalog"], None),
     ]
@@ -102,8 +122,12 @@ def _run(exe: str, args: list[str], stdin: str | None, scratch: Path) -> tuple[b
     env = {**os.environ, "PYTHONPATH": str(scratch / "fakes"), "NO_COLOR": "1", "COLUMNS": "100"}
     env.pop("TVSELECT_CATALOG", None)
     done = subprocess.run(
-        [exe, *args], input=None if stdin is None else stdin.encode(), capture_output=True, env=env,
-        cwd=scratch, timeout=300,
+        [exe, *args],
+        input=None if stdin is None else stdin.encode(),
+        capture_output=True,
+        env=env,
+        cwd=scratch,
+        timeout=300,
     )
     files = tuple(p.name.encode() + b"\n" + p.read_bytes() for p in sorted(out.iterdir()))
     return tuple(_steady(part) for part in (done.stdout, done.stderr, str(done.returncode).encode(), *files))
@@ -139,17 +163,24 @@ def main(argv: list[str]) -> int:
             if before != after:
                 differ += 1
                 parts = ("stdout", "stderr", "exit status", "files")
-                what = [parts[min(i, 3)] for i in range(max(len(before), len(after)))
-                        if i >= len(before) or i >= len(after) or before[i] != after[i]]
+                what = [
+                    parts[min(i, 3)]
+                    for i in range(max(len(before), len(after)))
+                    if i >= len(before) or i >= len(after) or before[i] != after[i]
+                ]
                 print(f"DIFFERS {name}: {', '.join(dict.fromkeys(what))} (tvselect {' '.join(args)})")
-                for old, new in zip(before, after):
-                    lines = [(a, b) for a, b in zip(old.splitlines(), new.splitlines()) if a != b]
+                for old, new in zip(before, after, strict=False):
+                    lines = [
+                        (a, b) for a, b in zip(old.splitlines(), new.splitlines(), strict=False) if a != b
+                    ]
                     if lines:
                         print(f"  - {lines[0][0][:150]!r}\n  + {lines[0][1][:150]!r}")
             elif "-v" in argv:
                 print(f"same    {name} (exit {before[2].decode()}, {len(before[0])} bytes out)")
-    print(f"{len(rows) - differ} of {len(rows)} command lines give the same stdout, stderr, exit status "
-          f"and files ({differ} differ)")
+    print(
+        f"{len(rows) - differ} of {len(rows)} command lines give the same stdout, stderr, exit status "
+        f"and files ({differ} differ)"
+    )
     return 1 if differ else 0
 
 

@@ -1,70 +1,23 @@
-"""Output for a person, with rich. Imported only on the paths that print for a person."""
+"""The answer of a run (`tvselect`), as text for a person (the JSON is render.report_json)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
 from tvselect.app.choose import Report
-from tvselect.app.inputs import MachineInputs
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
-from tvselect.facts.model import Facts
 from tvselect.flox.install import ORG_PLACEHOLDER
-from tvselect.render.console import fits, make_console, plural, wrapped
+from tvselect.render.console import make_console, wrapped
+from tvselect.render.machine_text import machine_lines, machine_title
+from tvselect.render.verify_text import checklist
 
 if TYPE_CHECKING:
-    from tvselect.verify.verdict import VerifyResult
-
-
-def _console() -> Console:
-    return make_console()
-
-
-def machine_title(machine: MachineInputs) -> str:
-    """What the facts describe: this machine, one simulated from options, or a facts document's."""
-    if machine.facts_path is not None:
-        return "Machine from " + ("standard input" if machine.facts_path == "-" else machine.facts_path)
-    return "Simulated machine" if machine.simulated else "This machine"
-
-
-def _machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
-    lines = []
-    gpu = facts.gpu
-    if gpu.gpus:
-        for device in gpu.gpus:
-            extra = []
-            if device.memory_mib is not None:
-                extra.append(f"{device.memory_mib} MiB")
-            if device.mig:
-                extra.append("MIG on")
-            tail = f" ({', '.join(extra)})" if extra else ""
-            lines.append(
-                f"GPU {device.index}  {escape(device.name)}  compute capability "
-                f"[bold]{format_capability(device.capability)}[/]{tail}"
-            )
-        driver = gpu.driver_version or "unknown (not checked)"
-        cuda = f", supports CUDA up to {gpu.cuda_driver_version}" if gpu.cuda_driver_version else ""
-        lines.append(f"Driver {escape(driver)}{escape(cuda)}  [dim](from {gpu.source})[/]")
-    else:
-        lines.append(f"GPU    none usable: {escape(gpu.unavailable_reason or 'none found')}")
-    for gone in gpu.excluded:
-        lines.append(f"[dim]GPU {gone.index}  {escape(gone.name or '')} left out: {escape(gone.reason)}[/]")
-    cpu = facts.cpu
-    lines.append(
-        f"CPU    {escape(cpu.model or 'unknown model')} ({cpu.arch})  [dim](from {escape(cpu.source)})[/]"
-    )
-    relevant = sorted({f for isa in catalog.isas.values() if isa.arch == cpu.arch for f in isa.needs})
-    if relevant:
-        marks = " ".join(f"[green]{f}[/]" if f in cpu.features else f"[red]-{f}[/]" for f in relevant)
-        lines.append(f"       features that matter: {marks}")
-    elif cpu.unknown_reason:
-        lines.append(f"       features unknown: {escape(cpu.unknown_reason)}")
-    return lines
+    from typing import TextIO
 
 
 def _versions(variant: Variant, catalog: Catalog) -> str:
@@ -79,12 +32,12 @@ def _versions(variant: Variant, catalog: Catalog) -> str:
     return " · ".join(parts)
 
 
-def render_report(report: Report) -> None:
+def render(report: Report, stream: TextIO) -> None:
     """The answer of a run, for a person."""
-    console = _console()
+    console = make_console(file=stream)
     decision, catalog = report.decision, report.catalog
     console.print(f"[bold]{escape(machine_title(report.machine))}[/]")
-    for line in _machine_lines(decision.facts, catalog):
+    for line in machine_lines(decision.facts, catalog):
         wrapped(console, line, indent=2, hang=7)
     console.print()
     variant = report.variant
@@ -110,7 +63,7 @@ def render_report(report: Report) -> None:
     _print_install_result(console, report)
     if report.verification is not None:
         console.print()
-        _print_checklist(console, report.verification)
+        checklist(console, report.verification)
     if report.explain:
         console.print()
         _print_explanation(console, report)
@@ -190,120 +143,3 @@ def _print_explanation(console: Console, report: Report) -> None:
             wrapped(console, f"{escape(why)} [dim]({len(packages)})[/]", indent=4, hang=2)
             for name in packages:
                 wrapped(console, f"[dim]{escape(name)}[/]", indent=6, hang=2)
-
-
-def render_facts(facts: Facts, catalog: Catalog, machine: MachineInputs | None = None) -> None:
-    """The probe's facts, for a person."""
-    console = _console()
-    if machine is not None and machine.simulated:
-        console.print(f"[bold]{escape(machine_title(machine))}[/]")
-    if facts.host:
-        console.print(f"host   {escape(facts.host)}")
-    for line in _machine_lines(facts, catalog):
-        wrapped(console, line, hang=7)
-    for note in facts.gpu.notes:
-        wrapped(console, f"[dim]note: {escape(note)}[/]", hang=6)
-
-
-_COLUMNS = ("package", "branch", "GPU arch", "CPU ISA", "TorchVision", "PyTorch", "CUDA")
-
-
-def render_variants(variants: list[Variant], catalog: Catalog) -> None:
-    """The variants as a table when it fits the terminal, else grouped by branch; names are never cut."""
-    from rich.table import Table
-
-    console = _console()
-    table = Table(title=plural(len(variants), "variant"), title_justify="left")
-    for column in _COLUMNS:
-        table.add_column(column, no_wrap=True)
-    for v in variants:
-        table.add_row(
-            v.package,
-            v.branch,
-            v.gpu_arch or "-",
-            v.cpu_isa,
-            v.torchvision or "?",
-            v.pytorch or "?",
-            v.cuda or "-",
-        )
-    if fits(table, console.width):
-        console.print(table)
-        return
-    console.print(plural(len(variants), "variant"))
-    longest = max((len(v.package) for v in variants), default=0)
-    columns = 2 + longest + 2 + 5 + 1 + 10 <= console.width
-    for name, branch in catalog.branches.items():
-        on_branch = [v for v in variants if v.branch == name]
-        if not on_branch:
-            continue
-        console.print()
-        versions = f"TorchVision {branch.torchvision or '?'}, PyTorch {branch.pytorch}, CUDA {branch.cuda}"
-        wrapped(console, f"[bold]branch {name}[/] ({versions})")
-        for v in on_branch:
-            tail = f"  {v.gpu_arch or '-':<5} {v.cpu_isa}" if columns else ""
-            console.print(f"  {v.package:<{longest if columns else 0}}{tail}", soft_wrap=True)
-
-
-def render_show(document: dict[str, Any]) -> None:
-    """`tvselect show`, for a person."""
-    console = _console()
-    for entry in document["variants"]:
-        wrapped(console, f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
-        rows = [
-            ("TorchVision", entry["torchvision"] or "not yet known"),
-            ("PyTorch", entry["pytorch"] or "unknown"),
-            ("Python", entry["python"]),
-            ("built for", " ".join(entry["platforms"])),
-            ("CPU ISA", f"{entry['cpu_isa_label']} ({entry['cpu_arch']})"),
-            ("compiled with", " ".join(entry["compile_flags"])),
-            ("needs CPU features", " ".join(entry["cpu_features_needed"])),
-        ]
-        if entry["gpu_arch"]:
-            rows += [
-                ("CUDA", entry["cuda"]),
-                (
-                    "GPU arch",
-                    f"{entry['gpu_arch']} (compute capability {entry['compute_capability']}, {entry['gpu_family']})",
-                ),
-                ("GPUs", ", ".join(entry["example_gpus"])),
-                ("min driver", f"{entry['min_driver']}: {entry['min_driver_note']}"),
-            ]
-        for label, value in rows:
-            wrapped(console, f"{label:<19} {escape(str(value))}", indent=2, hang=20)
-        if entry["would_be_chosen_here"]:
-            console.print("  [green]here: runs, and is what tvselect would choose[/]")
-        elif entry["runs_here"]:
-            wrapped(
-                console,
-                "[green]here: runs[/] (tvselect would choose another; see 'tvselect --explain')",
-                indent=2,
-            )
-        else:
-            console.print("  [red]here: cannot run[/]")
-            for why in entry["why_not_here"]:
-                wrapped(console, f"- {escape(why)}", indent=4)
-        console.print()
-
-
-_MARKS = {"ok": "[green]✓[/]", "error": "[bold red]✗[/]", "warning": "[yellow]![/]"}
-
-
-def _print_checklist(console: Console, result: VerifyResult) -> None:
-    from tvselect.verify.verdict import WARNING
-
-    console.print(f"[bold]Verify[/]  {escape(result.python)}")
-    for check in result.checks:
-        mark = _MARKS["ok" if check.ok else check.severity]
-        wrapped(console, f"{mark} {escape(f'{check.name:<18}')} {escape(check.detail)}", indent=2, hang=21)
-    failed = sum(1 for c in result.checks if not c.ok and c.severity != WARNING)
-    warned = sum(1 for c in result.checks if not c.ok and c.severity == WARNING)
-    tail = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
-    if failed:
-        console.print(f"[bold red]FAILED[/]: {failed} check{'s' if failed != 1 else ''} failed{tail}")
-    else:
-        console.print(f"[bold green]OK[/]{tail}")
-
-
-def render_verify(result: VerifyResult) -> None:
-    """`tvselect verify`, for a person: one line per check (✓ holds, ✗ fails, ! works but could be better)."""
-    _print_checklist(_console(), result)
