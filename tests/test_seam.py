@@ -82,8 +82,6 @@ def test_a_json_only_result_is_json_in_every_format() -> None:
 COMMANDS = [
     pytest.param(["--gpu", "9.0"], id="main"),
     pytest.param(["probe", "--gpu", "9.0"], id="probe"),
-    pytest.param(["list", "--gpu-arch", "9.0"], id="list"),
-    pytest.param(["show", "torchvision-python313-cuda12_9-sm90-avx512", "--gpu", "9.0"], id="show"),
     pytest.param(["catalog", "diff", "builtin", "builtin"], id="catalog-diff"),
 ]
 
