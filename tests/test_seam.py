@@ -108,3 +108,12 @@ def test_format_refuses_what_cannot_be_done(args: list[str], says: str) -> None:
     done = run(*args)
     assert done.code == 2 and done.stdout == ""
     assert says in done.stderr
+
+
+def test_catalog_import_checks_o_before_it_reads_any_source(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"mine": true}\n')
+    done = run("catalog", "import", str(tmp_path / "no-such-checkout"), "-o", str(mine))
+    assert done.code == 2 and done.stdout == ""
+    assert f"-o {mine}: exists and is not a catalog tvselect wrote; not replaced" in done.stderr
+    assert mine.read_text() == '{"mine": true}\n'
