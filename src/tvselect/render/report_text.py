@@ -14,7 +14,6 @@ from tvselect.engine.decision import CANNOT_RUN, CHOSEN, NOT_CONSIDERED, RUNS
 from tvselect.flox.install import ORG_PLACEHOLDER
 from tvselect.render.console import make_console, wrapped
 from tvselect.render.machine_text import machine_lines, machine_title
-from tvselect.render.verify_text import checklist
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -62,6 +61,8 @@ def render(report: Report, stream: TextIO) -> None:
             wrapped(console, line, indent=2, hang=4)
     _print_install_result(console, report)
     if report.verification is not None:
+        from tvselect.render.verify_text import checklist
+
         console.print()
         checklist(console, report.verification)
     if report.explain:
