@@ -16,8 +16,8 @@ from fakeenv import GOOD_H100, catalog_for_this_python, write_fake_torch
 from fakeflox import make_org_flox
 from machines import cpuinfo_path
 
+from tvselect.base.shipped import shipped_table
 from tvselect.catalog.model import load_catalog
-from tvselect.catalog.tables import table
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
@@ -173,7 +173,7 @@ def test_commands_to_copy_are_never_broken(tmp_path: Path, columns: int) -> None
     )
     assert done.code == 0, done.stderr
     lines = [line.strip() for line in done.stdout.splitlines()]
-    branch = table("branch-names")["repository_branch"]["cuda-12_9"]
+    branch = shipped_table("branch-names")["repository_branch"]["cuda-12_9"]
     for command in (
         f"flox install acme/{SM90}avx2",
         f"git checkout {branch} && flox build {SM90}avx512",
@@ -285,7 +285,7 @@ def test_the_daemonset_installs_tvselect_the_way_that_works() -> None:
 
 def test_advice_names_the_branch_of_the_catalog_in_use(tmp_path: Path) -> None:
     """Built-in catalog: the repository's branch name; a catalog read from recipes: its own."""
-    renamed = table("branch-names")["repository_branch"]
+    renamed = shipped_table("branch-names")["repository_branch"]
     (tmp_path / "published.txt").write_text(f"{SM90}avx2\n")
     args = (
         "--available",
@@ -345,7 +345,10 @@ def test_the_container_image_builds_from_what_it_copies(tmp_path: Path) -> None:
         target = context / destination.removeprefix("/src").lstrip("/")
         for name in sources:
             if (ROOT / name).is_dir():
-                shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__"))
+                # As a container build copies: links stay links (src/tvselect/data/ links into data/).
+                shutil.copytree(
+                    ROOT / name, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+                )
             else:
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copy(ROOT / name, target / name)

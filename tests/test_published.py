@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from machines import cpuinfo_path
 from test_cli import schema_validator
 
-from tvselect.catalog.tables import table
+from tvselect.base.shipped import shipped_table
 from tvselect.errors import BadInputError
 from tvselect.flox.published import is_published, package_names, parse_available, parse_show
 
@@ -23,7 +23,7 @@ HASWELL = "linux-rhel7-haswell.txt"
 P = "torchvision-python313-"
 SM90 = P + "cuda12_9-sm90-"
 # The build-torchvision repository's name today for the built-in catalog's branch cuda-12_9.
-REPO_BRANCH = table("branch-names")["repository_branch"].get("cuda-12_9", "cuda-12_9")
+REPO_BRANCH = shipped_table("branch-names")["repository_branch"].get("cuda-12_9", "cuda-12_9")
 CPU = P + "cpu-"
 
 # ---- parse_available ------------------------------------------------------------------------
