@@ -52,6 +52,22 @@ class ChooseRequest(NamedTuple):
     """`--available FILE`: the packages the org has published (`-`: standard input)."""
 
 
+class MachineNeeds(NamedTuple):
+    """What a machine whose GPU facts came from the PCI bus must do before the chosen build can use its GPUs."""
+
+    action: str
+    """E.g. `load the NVIDIA driver`."""
+    min_driver: str | None
+    """The chosen build's NVIDIA driver minimum (data/cuda.json), e.g. `580`."""
+    why: str | None
+    """Why NVIDIA's tools did not read the GPUs."""
+
+    @property
+    def text(self) -> str:
+        """`load the NVIDIA driver, 580 or newer`."""
+        return f"{self.action}, {self.min_driver} or newer" if self.min_driver else self.action
+
+
 class Report(NamedTuple):
     """Everything one `tvselect` run found, decided and did."""
 
@@ -82,6 +98,15 @@ class Report(NamedTuple):
         if self.published is not None and self.published.chosen is not None:
             return self.published.chosen
         return self.decision.variant
+
+    @property
+    def machine_needs(self) -> MachineNeeds | None:
+        """What the machine must do before the chosen GPU build can run (GPU facts from the PCI bus)."""
+        from tvselect.engine.decision import machine_needs
+
+        facts = self.decision.facts
+        found = machine_needs(facts, self.variant)
+        return None if found is None else MachineNeeds(found[0], found[1], facts.gpu.tools_reason)
 
     @property
     def reasons(self) -> tuple[Reason, ...]:

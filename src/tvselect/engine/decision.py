@@ -46,6 +46,7 @@ __all__ = [
     "Options",
     "Ranked",
     "cubin_runs_on",
+    "machine_needs",
     "runnable",
     "runnable_ranked",
     "select",
@@ -142,6 +143,11 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     ctx = DecisionInputs(facts, catalog, options, gpus)
     rules, ranking, runnable = rank(facts, catalog, options, gpus)
     warnings = _warnings(catalog, facts, gpus, rules)
+    unidentified = _unidentified(facts, options)
+    if unidentified is not None:
+        # Only CPU builds ran with no GPU to serve: the best of them is the way forward, not the answer.
+        cpu = tuple(Alternative(catalog.variants[p], reason("alt-cpu-only")) for _, p in runnable[:1])
+        return Decision(options, NO_MATCH, None, None, NO_RUNNABLE, (unidentified,), warnings, cpu, ctx)
     if not runnable:
         from tvselect.engine.explain import no_match
 
@@ -161,7 +167,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         gpu_match=match,
         rule=lost[0][1][0] if lost else ONLY_CANDIDATE,
         reasons=_why_chosen(ctx, rules, winner, match) + _exact_held_back(ctx, rules, match),
-        warnings=warnings,
+        warnings=warnings + _needs_warning(facts, winner),
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
         context=ctx,
     )
@@ -193,9 +199,40 @@ def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: str | None) -> tu
     return tuple(held)
 
 
+def _unidentified(facts: Facts, options: Options) -> Reason | None:
+    """Why no build is chosen for an NVIDIA GPU on the PCI bus whose compute capability is unknown."""
+    gpu = facts.gpu
+    if options.cpu_only or gpu.source != "pci" or gpu.gpus:
+        return None
+    return reason(
+        "gpu-unidentified", why=gpu.unavailable_reason or "an NVIDIA GPU of unknown compute capability"
+    )
+
+
+def machine_needs(facts: Facts, variant: Variant | None) -> tuple[str, str | None] | None:
+    """What the machine must do before `variant` can use its GPUs, with the driver minimum; None when
+    nothing (its GPU facts came from NVIDIA's tools, or the variant is CPU-only)."""
+    needs = facts.gpu.needs
+    if needs is None or facts.gpu.source != "pci" or variant is None or variant.gpu_arch is None:
+        return None
+    return needs, variant.min_driver_text
+
+
+def _needs_warning(facts: Facts, winner: Variant) -> tuple[Reason, ...]:
+    found = machine_needs(facts, winner)
+    if found is None:
+        return ()
+    action, minimum = found
+    needs = f"{action}, {minimum} or newer" if minimum else action
+    return (
+        reason("machine-needs", needs=needs, why=facts.gpu.tools_reason or "NVIDIA's tools did not answer"),
+    )
+
+
 def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...], rules: Rules) -> tuple[Reason, ...]:
     warnings = []
-    if gpus and rules.driver.version is None:
+    # From the PCI bus, the driver the machine still needs is named with the chosen build's minimum.
+    if gpus and rules.driver.version is None and facts.gpu.source != "pci":
         minimums = sorted({v.min_driver_text or "" for v in catalog.cuda_examples})
         warnings.append(reason("driver-unchecked", need=" or ".join(minimums)))
     for gone in facts.gpu.excluded:

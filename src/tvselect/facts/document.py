@@ -50,6 +50,8 @@ def to_document(facts: Facts) -> dict[str, Any]:
             "devices": [_device(g) for g in gpu.gpus],
             "excluded": [_excluded(e) for e in gpu.excluded],
             "notes": list(gpu.notes),
+            # Written only for facts from the PCI bus, so other documents stay as they were.
+            **({"tools_reason": gpu.tools_reason, "needs": gpu.needs} if gpu.source == "pci" else {}),
         },
     }
 
@@ -188,6 +190,10 @@ class _Reader:
             cuda_driver_version=self.version(raw, "cuda_driver_version"),
             unavailable_reason=self.get(raw, "unavailable_reason", "gpu.", (str,), null=True),
             notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+            tools_reason=self.get(raw, "tools_reason", "gpu.", (str,), null=True)
+            if "tools_reason" in raw
+            else None,
+            needs=self.get(raw, "needs", "gpu.", (str,), null=True) if "needs" in raw else None,
         )
 
 

@@ -48,7 +48,8 @@ class GpuFacts(NamedTuple):
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
     source: str
-    """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `simulated`, or `none`."""
+    """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `pci` (PCI device IDs,
+    where NVIDIA's tools could not read a GPU on the bus), `simulated`, or `none`."""
     gpus: tuple[Gpu, ...]
     """The GPUs CUDA programs here will see, in index order."""
     excluded: tuple[ExcludedGpu, ...]
@@ -61,6 +62,10 @@ class GpuFacts(NamedTuple):
     """Why there is no usable GPU, when there is none; None otherwise."""
     notes: tuple[str, ...] = ()
     """What the probe tried and what happened, for `--explain` and debugging."""
+    tools_reason: str | None = None
+    """Source `pci` only: why NVIDIA's tools did not read the GPUs (no driver loaded, NVML hung)."""
+    needs: str | None = None
+    """Source `pci` only: what the machine must do before CUDA can use them (`load the NVIDIA driver`)."""
 
 
 class CpuFacts(NamedTuple):
