@@ -50,6 +50,9 @@ class ChooseRequest(NamedTuple):
     """`--nfd-expiry`: how long the labels hold."""
     available: str | None = None
     """`--available FILE`: the packages the org has published (`-`: standard input)."""
+    gpu_from_pci: bool = False
+    """`--gpu-from-pci`: with `--install`, install a GPU build even when the GPU was identified only by
+    its PCI device ID (no NVIDIA driver that answers yet)."""
 
 
 class MachineNeeds(NamedTuple):
@@ -154,6 +157,13 @@ def check_request(request: ChooseRequest) -> None:
             "--install installs for this machine's own facts; with --facts, --cpuinfo, --gpu or --driver "
             "add --dry-run to see the command for that machine"
         )
+    if request.nfd is not None and request.machine.simulated:
+        raise BadInputError(
+            "--nfd labels this node from its own facts; with --facts, --cpuinfo, --gpu or --driver the "
+            "labels would describe another machine (tvselect plan decides for other machines)"
+        )
+    if request.gpu_from_pci and not request.install:
+        raise BadInputError("--gpu-from-pci goes with --install")
     if (request.directory is not None or request.dry_run) and not request.install:
         raise BadInputError("--dir and --dry-run go with --install")
     if request.available == "-" and request.machine.facts_path == "-":
@@ -194,11 +204,9 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     published = _published(request, available, facts, catalog, options, environ)
     variant = decision.variant if published is None else published.chosen
     plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
-    result = (
-        run_install(plan, dry_run=request.dry_run, timeout=request.timeout)
-        if request.install and plan is not None
-        else None
-    )
+    result = _refused(request, facts, variant) if request.install and plan is not None else None
+    if result is None and request.install and plan is not None:
+        result = run_install(plan, dry_run=request.dry_run, timeout=request.timeout)
     if request.install and published is not None and published.chosen is None:
         result = _nothing_published(published)
     verification = None
@@ -219,6 +227,28 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         published,
         why,
         request.machine,
+    )
+
+
+def _refused(request: ChooseRequest, facts: Facts, variant: Variant | None) -> InstallResult | None:
+    """Why the GPU build is not installed: its GPU was identified only by its PCI device ID, and the
+    user did not say --gpu-from-pci; None when the install may go ahead."""
+    from tvselect.engine.decision import machine_needs
+
+    found = machine_needs(facts, variant)
+    if found is None or request.gpu_from_pci or request.dry_run or variant is None:
+        return None
+    from tvselect.flox.install import InstallResult
+
+    action, minimum = found
+    needs = f"{action}, {minimum} or newer" if minimum else action
+    return InstallResult(
+        (),
+        False,
+        None,
+        f"{variant.package} not installed: the GPU was identified only by its PCI device ID "
+        f"({facts.gpu.tools_reason}), and this machine still needs to {needs}; add --gpu-from-pci "
+        "to install this GPU build anyway, or --cpu-only to install a CPU-only build",
     )
 
 

@@ -167,7 +167,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         gpu_match=match,
         rule=lost[0][1][0] if lost else ONLY_CANDIDATE,
         reasons=_why_chosen(ctx, rules, winner, match) + _exact_held_back(ctx, rules, match),
-        warnings=warnings + _needs_warning(facts, winner),
+        warnings=warnings + _needs_warning(facts, winner) + _tegra_cuda_unchecked(facts, rules, winner),
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
         context=ctx,
     )
@@ -229,10 +229,18 @@ def _needs_warning(facts: Facts, winner: Variant) -> tuple[Reason, ...]:
     )
 
 
+def _tegra_cuda_unchecked(facts: Facts, rules: Rules, winner: Variant) -> tuple[Reason, ...]:
+    """A Tegra board's driver is checked through its CUDA version; say so where that is unknown."""
+    if facts.gpu.source != "tegra" or winner.gpu_arch is None or rules.driver.cuda is not None:
+        return ()
+    return (reason("tegra-cuda-unchecked", cuda=winner.cuda),)
+
+
 def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...], rules: Rules) -> tuple[Reason, ...]:
     warnings = []
-    # From the PCI bus, the driver the machine still needs is named with the chosen build's minimum.
-    if gpus and rules.driver.version is None and facts.gpu.source != "pci":
+    # From the PCI bus, the driver the machine still needs is named with the chosen build's minimum;
+    # on a Tegra board the driver is checked through its CUDA version (_tegra_cuda_unchecked).
+    if gpus and rules.driver.version is None and facts.gpu.source not in ("pci", "tegra"):
         minimums = sorted({v.min_driver_text or "" for v in catalog.cuda_examples})
         warnings.append(reason("driver-unchecked", need=" or ".join(minimums)))
     for gone in facts.gpu.excluded:

@@ -60,6 +60,7 @@ TEMPLATES: dict[str, str] = {
     # warnings
     "driver-unchecked": "the NVIDIA driver version is unknown, so the branch's driver minimum ({need}) was not checked",
     "gpu-excluded": "GPU {index} ({name}) does not count: {why}",
+    "tegra-cuda-unchecked": "this board's CUDA version is unknown (no Jetson Linux release tvselect knows was read), so whether its CUDA driver runs this CUDA {cuda} build was not checked",
     "machine-needs": "the GPU was identified by its PCI device ID ({why}); before this build can use it, this machine needs: {needs}",
     # tvselect verify: the checked interpreter
     "python-ok": "Python {version} at {executable}",
