@@ -159,10 +159,18 @@ _CLOSED_READER = '"$@" | (exec 0<&-; sleep 1); exit ${PIPESTATUS[0]}'
 
 ROWS: dict[str, Case] = {
     # ---- data loss and acting on bad input
+    # A Jetson AGX Orin (no build for 8.7): a no-match on this node's own facts, as --nfd needs.
     "nfd-precious-no-match": Case(
-        ("--cpuinfo", "{power}", "--gpu", "none", "--nfd", "{precious}"),
+        ("--nfd", "{precious}"),
         2,
         "tvselect did not write it",
+        env=(("TVSELECT_ROOT", str(Path(__file__).parent / "roots" / "jetson-agx-orin")),),
+        untouched=("precious",),
+    ),
+    "nfd-on-simulated-facts": Case(
+        ("--cpuinfo", "{power}", "--gpu", "none", "--nfd", "{precious}"),
+        2,
+        "--nfd labels this node from its own facts",
         untouched=("precious",),
     ),
     "nfd-dev-full": Case(("--nfd", "/dev/full"), 2, "/dev/full: not a regular file"),
