@@ -300,3 +300,39 @@ def test_what_the_machine_needs(driver: str | None, root: str, words: str, needs
     gpu = PciGpu("0000:00:06.0", 0x10DE, 0x2335, "NVIDIA", driver)
     why, action = _situation(gpu, "NVML did not answer within 3 s", ProbeRoot(root))
     assert words in why and action == needs
+
+
+def test_the_h200_check_script_runs_where_there_is_no_gpu(tmp_path: Path) -> None:
+    """tools/h200-pci-check.sh, which the lead runs on the H200: here it must still run every case."""
+    import subprocess
+
+    from cli_helpers import tvselect_exe
+
+    env = {
+        **os.environ,
+        "OUT": str(tmp_path / "out"),
+        "HANG_DIR": str(tmp_path / "hang"),
+        "TVSELECT": tvselect_exe(),
+    }
+    env["PATH"] = f"{Path(tvselect_exe()).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        ["bash", str(REPO / "tools" / "h200-pci-check.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in (
+        "normal-json",
+        "normal-human",
+        "hung-json",
+        "hung-human",
+        "hung-install-refused",
+        "hung-cpu-only",
+    ):
+        assert f"## {name}: tvselect" in done.stdout, done.stdout
+    assert done.stdout.count("   exit ") == 6 and "stdout is not JSON" not in done.stdout
+    assert done.stdout.rstrip().endswith("none"), done.stdout
