@@ -273,32 +273,71 @@ def test_hung_nvml_and_nvidia_smi_leave_the_gpu_identified_by_its_device_id(
 
 
 @pytest.mark.parametrize(
-    ("driver", "root", "words", "needs"),
+    ("action", "minimum", "text"),
     [
-        (None, "/", "the nvidia kernel module is not loaded", "load the NVIDIA driver"),
-        ("vfio-pci", "/", "bound to vfio-pci", "bind the GPU to the NVIDIA driver instead of vfio-pci"),
+        ("load the NVIDIA driver", "580", "load the NVIDIA driver, 580 or newer"),
+        (
+            "bind the GPU to the NVIDIA driver instead of vfio-pci",
+            "550",
+            "bind the GPU to the NVIDIA driver instead of vfio-pci (the build needs NVIDIA driver 550 or newer)",
+        ),
+        (
+            "give this user read and write access to /dev/nvidiactl and /dev/nvidia*",
+            "580",
+            "give this user read and write access to /dev/nvidiactl and /dev/nvidia* (the build needs NVIDIA driver 580 or newer)",
+        ),
+        ("load the NVIDIA driver", None, "load the NVIDIA driver"),
+    ],
+    ids=["load", "bind", "permission", "no-minimum"],
+)
+def test_needs_text(action: str, minimum: str | None, text: str) -> None:
+    from tvselect.engine.decision import Needs
+
+    assert Needs(action, minimum).text == text
+
+
+@pytest.mark.parametrize(
+    ("driver", "root", "denied", "words", "needs"),
+    [
+        (None, "/", False, "the nvidia kernel module is not loaded", "load the NVIDIA driver"),
+        (
+            "vfio-pci",
+            "/",
+            False,
+            "bound to vfio-pci",
+            "bind the GPU to the NVIDIA driver instead of vfio-pci",
+        ),
         (
             "nvidia",
             "/",
+            False,
             "could not read it (NVML did not answer within 3 s)",
             "reload the NVIDIA driver (or reboot) so that NVML answers",
         ),
         (
             "nvidia",
+            "/",
+            True,
+            "could not read it",
+            "give this user read and write access to /dev/nvidiactl and /dev/nvidia*",
+        ),
+        (
+            "nvidia",
             "/mnt/image",
+            False,
             "NVML did not answer within 3 s",
             "check on the machine under /mnt/image that NVML reads the GPU",
         ),
     ],
-    ids=["no-driver", "vfio", "tools-hang", "under-a-root"],
+    ids=["no-driver", "vfio", "tools-hang", "permission-denied", "under-a-root"],
 )
-def test_what_the_machine_needs(driver: str | None, root: str, words: str, needs: str) -> None:
+def test_what_the_machine_needs(driver: str | None, root: str, denied: bool, words: str, needs: str) -> None:
     from tvselect.probe.pci import PciGpu
     from tvselect.probe.pci_nvidia import _situation
     from tvselect.probe.root import ProbeRoot
 
     gpu = PciGpu("0000:00:06.0", 0x10DE, 0x2335, "NVIDIA", driver)
-    why, action = _situation(gpu, "NVML did not answer within 3 s", ProbeRoot(root))
+    why, action = _situation(gpu, "NVML did not answer within 3 s", ProbeRoot(root), denied)
     assert words in why and action == needs
 
 

@@ -62,13 +62,10 @@ class MachineNeeds(NamedTuple):
     """E.g. `load the NVIDIA driver`."""
     min_driver: str | None
     """The chosen build's NVIDIA driver minimum (data/cuda.json), e.g. `580`."""
+    text: str
+    """E.g. `load the NVIDIA driver, 580 or newer`."""
     why: str | None
     """Why NVIDIA's tools did not read the GPUs."""
-
-    @property
-    def text(self) -> str:
-        """`load the NVIDIA driver, 580 or newer`."""
-        return f"{self.action}, {self.min_driver} or newer" if self.min_driver else self.action
 
 
 class Report(NamedTuple):
@@ -109,7 +106,9 @@ class Report(NamedTuple):
 
         facts = self.decision.facts
         found = machine_needs(facts, self.variant)
-        return None if found is None else MachineNeeds(found[0], found[1], facts.gpu.tools_reason)
+        if found is None:
+            return None
+        return MachineNeeds(found.action, found.min_driver, found.text, facts.gpu.tools_reason)
 
     @property
     def reasons(self) -> tuple[Reason, ...]:
@@ -240,14 +239,12 @@ def _refused(request: ChooseRequest, facts: Facts, variant: Variant | None) -> I
         return None
     from tvselect.flox.install import InstallResult
 
-    action, minimum = found
-    needs = f"{action}, {minimum} or newer" if minimum else action
     return InstallResult(
         (),
         False,
         None,
         f"{variant.package} not installed: the GPU was identified only by its PCI device ID "
-        f"({facts.gpu.tools_reason}), and this machine still needs to {needs}; add --gpu-from-pci "
+        f"({facts.gpu.tools_reason}), and this machine still needs to {found.text}; add --gpu-from-pci "
         "to install this GPU build anyway, or --cpu-only to install a CPU-only build",
     )
 

@@ -43,6 +43,7 @@ __all__ = [
     "RUNS",
     "Alternative",
     "Decision",
+    "Needs",
     "Options",
     "Ranked",
     "cubin_runs_on",
@@ -209,24 +210,39 @@ def _unidentified(facts: Facts, options: Options) -> Reason | None:
     )
 
 
-def machine_needs(facts: Facts, variant: Variant | None) -> tuple[str, str | None] | None:
-    """What the machine must do before `variant` can use its GPUs, with the driver minimum; None when
-    nothing (its GPU facts came from NVIDIA's tools, or the variant is CPU-only)."""
+class Needs(NamedTuple):
+    """What a machine whose GPU facts came from the PCI bus must do before a GPU build can use its GPUs."""
+
+    action: str
+    """What the probe found to do, e.g. `load the NVIDIA driver`."""
+    min_driver: str | None
+    """The build's NVIDIA driver minimum (data/cuda.json), e.g. `580`."""
+
+    @property
+    def text(self) -> str:
+        """`load the NVIDIA driver, 580 or newer`; other actions name the driver minimum apart."""
+        if self.min_driver is None:
+            return self.action
+        if self.action.endswith("NVIDIA driver"):
+            return f"{self.action}, {self.min_driver} or newer"
+        return f"{self.action} (the build needs NVIDIA driver {self.min_driver} or newer)"
+
+
+def machine_needs(facts: Facts, variant: Variant | None) -> Needs | None:
+    """What the machine must do before `variant` can use its GPUs; None when nothing (its GPU facts
+    came from NVIDIA's tools, or the variant is CPU-only)."""
     needs = facts.gpu.needs
     if needs is None or facts.gpu.source != "pci" or variant is None or variant.gpu_arch is None:
         return None
-    return needs, variant.min_driver_text
+    return Needs(needs, variant.min_driver_text)
 
 
 def _needs_warning(facts: Facts, winner: Variant) -> tuple[Reason, ...]:
     found = machine_needs(facts, winner)
     if found is None:
         return ()
-    action, minimum = found
-    needs = f"{action}, {minimum} or newer" if minimum else action
-    return (
-        reason("machine-needs", needs=needs, why=facts.gpu.tools_reason or "NVIDIA's tools did not answer"),
-    )
+    why = facts.gpu.tools_reason or "NVIDIA's tools did not answer"
+    return (reason("machine-needs", needs=found.text, why=why),)
 
 
 def _tegra_cuda_unchecked(facts: Facts, rules: Rules, winner: Variant) -> tuple[Reason, ...]:

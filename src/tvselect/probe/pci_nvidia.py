@@ -62,8 +62,9 @@ def parse_module_version(text: str) -> str | None:
     return value if value and parse_version(value) is not None else None
 
 
-def _situation(gpu: PciGpu, tools_reason: str, root: ProbeRoot) -> tuple[str, str]:
-    """Why NVIDIA's tools did not read this GPU, and what the machine must do about it."""
+def _situation(gpu: PciGpu, tools_reason: str, root: ProbeRoot, denied: bool = False) -> tuple[str, str]:
+    """Why NVIDIA's tools did not read this GPU, and what the machine must do about it (`denied`: NVML
+    said this user cannot open the GPU's device files)."""
     where = f"NVIDIA GPU {gpu.address}"
     if gpu.driver is None:
         return f"{where} found, but the nvidia kernel module is not loaded", "load the NVIDIA driver"
@@ -77,10 +78,10 @@ def _situation(gpu: PciGpu, tools_reason: str, root: ProbeRoot) -> tuple[str, st
             f"{where} found with the nvidia kernel module bound; {tools_reason}",
             f"check on the machine under {root.path} that NVML reads the GPU",
         )
-    return (
-        f"{where} found with the nvidia kernel module bound, but NVIDIA's tools could not read it ({tools_reason})",
-        "reload the NVIDIA driver (or reboot) so that NVML answers",
-    )
+    why = f"{where} found with the nvidia kernel module bound, but NVIDIA's tools could not read it ({tools_reason})"
+    if denied:
+        return why, "give this user read and write access to /dev/nvidiactl and /dev/nvidia*"
+    return why, "reload the NVIDIA driver (or reboot) so that NVML answers"
 
 
 def _module_version(root: ProbeRoot, notes: list[str]) -> str | None:
@@ -110,7 +111,10 @@ def pci_facts(
 
     table = load_devices()
     tools_reason = nvidia.unavailable_reason or "no answer"
-    why, needs = _situation(gpus[0], tools_reason, root)
+    from tvselect.probe.nvml import NVML_ERROR_NO_PERMISSION, NVML_HINTS
+
+    denied = f"NVML: {NVML_HINTS[NVML_ERROR_NO_PERMISSION]}" in nvidia.notes
+    why, needs = _situation(gpus[0], tools_reason, root, denied)
     notes = [*nvidia.notes, f"NVIDIA probe: {tools_reason}", f"PCI bus: {why}"]
     driver = _module_version(root, notes) if any(g.driver == "nvidia" for g in gpus) else None
     found: list[FoundGpu] = []
