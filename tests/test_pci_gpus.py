@@ -207,8 +207,10 @@ def test_h200_with_its_module_bound_reads_the_driver_version_from_sysfs(tmp_path
 def test_unknown_nvidia_device_is_a_no_match_naming_both_ways_forward(tmp_path: Path) -> None:
     device = _unknown_device()
     root = _tree(tmp_path, loaded=False, device=f"0x{device}")
-    code, doc, _ = _decide(root)
+    code, doc, stderr = _decide(root)
     assert (code, doc["status"], doc["package"]) == (3, "no-match", None)
+    # The GPU is the reason nothing is chosen, not a GPU left out: no "does not count" warning.
+    assert doc["facts"]["gpu"]["excluded"] == [] and doc["warnings"] == [] and stderr == ""
     [why] = doc["reasons"]
     assert why["code"] == "gpu-unidentified"
     for words in (f"10de:{device}", "--gpu X.Y", "--cpu-only", "0000:00:06.0"):

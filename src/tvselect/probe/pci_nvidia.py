@@ -140,4 +140,6 @@ def pci_facts(
     if not visible_unknown:  # CUDA_VISIBLE_DEVICES hid them all: no GPU, as CUDA would see it
         return facts._replace(tools_reason=None, needs=None)
     # No build can be shown to run, and no CPU build may be chosen in silence: the engine says so.
-    return facts._replace(source="pci", unavailable_reason="; ".join(visible_unknown))
+    # These GPUs are the reason, not GPUs left out: they are not listed as not counting.
+    kept = tuple(e for e in facts.excluded if e.reason not in unknown)
+    return facts._replace(source="pci", excluded=kept, unavailable_reason="; ".join(visible_unknown))
