@@ -170,6 +170,16 @@ def _tree(tmp_path: Path, *, loaded: bool, device: str = "0x2335") -> Path:
     return root
 
 
+def _no_driver(tmp_path: Path, device: str) -> Path:
+    """tests/roots/nvidia-no-driver (an H100 whose module is not loaded) with another device ID."""
+    root = tmp_path / "no-driver"
+    shutil.copytree(ROOTS / "nvidia-no-driver", root, symlinks=True)
+    (root / "sys" / "devices" / "pci0000:64" / "0000:64:02.0" / "0000:65:00.0" / "device").write_text(
+        f"0x{device}\n"
+    )
+    return root
+
+
 def _decide(root: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     done = run("--json", *args, env={"TVSELECT_ROOT": str(root), **NO_NVIDIA_TOOLS})
     doc = done.json()
@@ -206,14 +216,14 @@ def test_h200_with_its_module_bound_reads_the_driver_version_from_sysfs(tmp_path
 
 def test_unknown_nvidia_device_is_a_no_match_naming_both_ways_forward(tmp_path: Path) -> None:
     device = _unknown_device()
-    root = _tree(tmp_path, loaded=False, device=f"0x{device}")
+    root = _no_driver(tmp_path, device)
     code, doc, stderr = _decide(root)
     assert (code, doc["status"], doc["package"]) == (3, "no-match", None)
     # The GPU is the reason nothing is chosen, not a GPU left out: no "does not count" warning.
     assert doc["facts"]["gpu"]["excluded"] == [] and doc["warnings"] == [] and stderr == ""
     [why] = doc["reasons"]
     assert why["code"] == "gpu-unidentified"
-    for words in (f"10de:{device}", "--gpu X.Y", "--cpu-only", "0000:00:06.0"):
+    for words in (f"10de:{device}", "--gpu X.Y", "--cpu-only", "0000:65:00.0"):
         assert words in why["text"], why
     assert doc["alternatives"][0]["gpu_arch"] is None
     code, doc, _ = _decide(root, "--cpu-only")
@@ -221,7 +231,7 @@ def test_unknown_nvidia_device_is_a_no_match_naming_both_ways_forward(tmp_path: 
 
 
 def test_install_needs_consent_for_a_gpu_identified_on_the_bus(tmp_path: Path) -> None:
-    root = _tree(tmp_path, loaded=False)
+    root = ROOTS / "nvidia-no-driver"
     flox = make_fake_flox(tmp_path)
     env = {**flox.env(), "TVSELECT_ROOT": str(root), "LD_LIBRARY_PATH": ""}
     refused = run("--json", "--install", "--org", "acme", env=env)
