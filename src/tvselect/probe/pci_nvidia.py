@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from tvselect.base.capability import Capability, parse_capability, parse_version
+from tvselect.base.capability import Capability, format_capability, parse_capability, parse_version
 from tvselect.facts.model import ExcludedGpu, GpuFacts
 from tvselect.probe.pci import PciGpu
 from tvselect.probe.root import ProbeRoot
@@ -128,7 +128,7 @@ def pci_facts(
             continue
         notes.append(
             f"PCI {gpu.address}: device {gpu.vendor:04x}:{gpu.device:04x} is {known.name}, "
-            f"compute capability {known.capability[0]}.{known.capability[1]} (data/{DEVICE_TABLE})"
+            f"compute capability {format_capability(known.capability)} (data/{DEVICE_TABLE})"
         )
         found.append(FoundGpu(index=position, name=known.name, uuid=None, capability=known.capability))
     facts = found_to_facts(Found(tuple(found), driver, None), "pci", notes, environ)
