@@ -35,7 +35,7 @@ def _hang(*args, **kwargs):
 def __getattr__(name):
     return _hang
 PY
-printf '#!/bin/sh\nsleep %s\n' "$sleep_s" >"$hang/bin/nvidia-smi"; chmod +x "$hang/bin/nvidia-smi"
+printf '#!/bin/sh\nPATH=/usr/bin:/bin\nsleep %s\n' "$sleep_s" >"$hang/bin/nvidia-smi"; chmod +x "$hang/bin/nvidia-smi"
 
 # run NAME PYTHONPATH PATH ARGS...: one tvselect run, its answer, its stderr and its wall time.
 run() {
