@@ -387,3 +387,13 @@ def test_the_h200_check_script_runs_where_there_is_no_gpu(tmp_path: Path) -> Non
         assert f"## {name}: tvselect" in done.stdout, done.stdout
     assert done.stdout.count("   exit ") == 6 and "stdout is not JSON" not in done.stdout
     assert done.stdout.rstrip().endswith("none"), done.stdout
+
+
+def test_human_text_says_what_the_machine_needs() -> None:
+    env = {"TVSELECT_ROOT": str(ROOTS / "nvidia-no-driver"), **NO_NVIDIA_TOOLS}
+    done = run(env=env)
+    assert done.code == 0, done.stderr
+    assert (
+        "Needs   load the NVIDIA driver, " in done.stdout and "identified by its PCI device ID" in done.stdout
+    )
+    assert run("--cpu-only", env=env).stdout.count("Needs") == 0

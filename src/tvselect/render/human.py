@@ -98,7 +98,8 @@ def render_report(report: Report) -> None:
         needs = report.machine_needs
         if needs is not None:  # the GPU was identified by its PCI device ID
             wrapped(
-                console, f"[bold yellow]Needs[/]   {escape(needs.text)} (GPU identified by its PCI device ID)"
+                console,
+                f"[bold yellow]Needs[/]   {escape(needs.text)}; the GPU was identified by its PCI device ID",
             )
     for why in report.reasons if variant is not None else decision.reasons:
         wrapped(console, f"- {escape(why.text)}", indent=2)
