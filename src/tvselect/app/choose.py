@@ -118,7 +118,13 @@ class Report(NamedTuple):
     @property
     def warnings(self) -> tuple[str, ...]:
         """Every warning, as text."""
-        texts = [w.text for w in self.decision.warnings]
+        # What the machine needs is said of the variant this run chose (the published one, if any).
+        texts = [w.text for w in self.decision.warnings if w.code != "machine-needs"]
+        needs = self.machine_needs
+        if needs is not None:
+            from tvselect.engine.reasons import reason
+
+            texts.append(reason("machine-needs", needs=needs.text, why=needs.why or "").text)
         texts.extend(input_warnings(self.machine, self.decision.facts))
         if self.install_plan is not None and self.install_plan.unpinnable:
             texts.append(
