@@ -4,6 +4,7 @@ README) run through the installed script."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 from cli_helpers import make_fake_flox, run
 from gpu_fakes import install_fake_pynvml, smi_row, write_nvidia_smi
+from hypothesis import given
+from hypothesis import strategies as st
 from test_cli import schema_validator
 
 from tvselect.base.capability import parse_capability
@@ -32,6 +35,7 @@ CUDA = json.loads((REPO / "data" / "cuda.json").read_text())
 H200 = {"vendor": "0x10de", "device": "0x2335", "class": "0x030200"}  # the capture README's sysfs values
 
 
+@functools.cache
 def _tool() -> ModuleType:
     spec = importlib.util.spec_from_file_location("nvidia_devices", REPO / "tools" / "nvidia_devices.py")
     assert spec is not None and spec.loader is not None
@@ -83,6 +87,25 @@ def test_device_table(device: int, cap: str) -> None:
 def test_chip_names_sharing_a_prefix_are_told_apart(name: str, chip: str | None) -> None:
     chips = json.loads((REPO / "tools" / "nvidia_chips.json").read_text())["chips"]
     assert _tool().chip_of(name, chips) == chip
+
+
+CHIPS = json.loads((REPO / "tools" / "nvidia_chips.json").read_text())["chips"]
+
+
+@given(
+    chip=st.sampled_from(sorted(CHIPS)),
+    suffix=st.sampled_from(["", "GL", "GLM", "M", "BM"]),
+    rest=st.sampled_from(["", " [Product]", " / GN22 [Mobile]", " Engineering Sample"]),
+)
+def test_a_chip_with_any_suffix_is_itself(chip: str, suffix: str, rest: str) -> None:
+    assert _tool().chip_of(f"{chip}{suffix}{rest}", CHIPS) == chip
+
+
+@given(chip=st.sampled_from(sorted(CHIPS)), extra=st.sampled_from(["X", "0", "B", "C", "GX"]))
+def test_a_longer_name_is_never_taken_for_a_shorter_chip(chip: str, extra: str) -> None:
+    """GB10 + 0 is GB100, its own chip; GB10B + X is no chip: prefixes never match."""
+    found = _tool().chip_of(f"{chip}{extra} [Product]", CHIPS)
+    assert found == (chip + extra if chip + extra in CHIPS else None)
 
 
 def test_chips_of_the_shipped_table_are_those_of_the_chip_table() -> None:
