@@ -420,3 +420,20 @@ def test_human_text_says_what_the_machine_needs() -> None:
         "Needs   load the NVIDIA driver, " in done.stdout and "identified by its PCI device ID" in done.stdout
     )
     assert run("--cpu-only", env=env).stdout.count("Needs") == 0
+
+
+@pytest.mark.parametrize(("tree", "loaded"), [("amd-radeon", False), ("nvidia-no-driver", True)])
+def test_the_device_table_is_read_only_where_an_nvidia_gpu_is_unread(tree: str, loaded: bool) -> None:
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from tvselect.cli.main import main\n"
+        "rc = main(['--json'])\n"
+        "print('PCI_NVIDIA=' + str('tvselect.probe.pci_nvidia' in sys.modules), file=sys.stderr)\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "TVSELECT_ROOT": str(ROOTS / tree), **NO_NVIDIA_TOOLS}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"PCI_NVIDIA={loaded}" in done.stderr
