@@ -437,3 +437,10 @@ def test_the_device_table_is_read_only_where_an_nvidia_gpu_is_unread(tree: str, 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert f"PCI_NVIDIA={loaded}" in done.stderr
+
+
+def test_every_chip_capability_is_one_nvidia_shipped() -> None:
+    from tvselect.base.hardware import known_capabilities
+
+    caps = {parse_capability(c) for c in TABLE["chips"].values()}
+    assert None not in caps and caps <= known_capabilities()

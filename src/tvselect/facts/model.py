@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from tvselect.base.capability import Capability
+
+GpuSource = Literal["nvml", "nvidia-smi", "tegra", "pci", "simulated", "none"]
+"""Where the GPU facts came from: NVML, nvidia-smi, a Tegra board's files, PCI device IDs (NVIDIA's
+tools could not read the GPU), `--gpu`, or nowhere."""
+GPU_SOURCES: tuple[GpuSource, ...] = ("nvml", "nvidia-smi", "tegra", "pci", "simulated", "none")
 
 
 # NamedTuples, not frozen dataclasses: a NamedTuple costs a sixth of a frozen dataclass to
@@ -47,7 +52,7 @@ class ExcludedGpu(NamedTuple):
 class GpuFacts(NamedTuple):
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
-    source: str
+    source: GpuSource
     """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `pci` (PCI device IDs,
     where NVIDIA's tools could not read a GPU on the bus), `simulated`, or `none`."""
     gpus: tuple[Gpu, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from tvselect.base.capability import Capability, format_capability, parse_capability, parse_version
+from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.facts.model import ExcludedGpu, GpuFacts
 from tvselect.probe.pci import PciGpu
 from tvselect.probe.root import ProbeRoot
@@ -36,12 +36,10 @@ class Identified(NamedTuple):
 
 
 def load_devices() -> dict[str, Any]:
-    """data/nvidia_pci_devices.json, shipped with tvselect."""
-    import json
+    """data/nvidia_pci_devices.json, shipped with tvselect (through the one shipped-table loader)."""
+    from tvselect.base.shipped import shipped_table
 
-    from tvselect.base.textfile import shipped_text
-
-    table: dict[str, Any] = json.loads(shipped_text(DEVICE_TABLE))
+    table: dict[str, Any] = shipped_table(DEVICE_TABLE.removesuffix(".json"))
     return table
 
 
@@ -128,7 +126,7 @@ def pci_facts(
             continue
         notes.append(
             f"PCI {gpu.address}: device {gpu.vendor:04x}:{gpu.device:04x} is {known.name}, "
-            f"compute capability {format_capability(known.capability)} (data/{DEVICE_TABLE})"
+            f"compute capability {known.capability} (data/{DEVICE_TABLE})"
         )
         found.append(FoundGpu(index=position, name=known.name, uuid=None, capability=known.capability))
     facts = found_to_facts(Found(tuple(found), driver, None), "pci", notes, environ)
