@@ -193,9 +193,32 @@ def read_user_file(
 
 
 def read_capped(path: str, limit: int) -> tuple[bytes, bool]:
-    """The first `limit` bytes of the file at `path`, and whether it holds more; OSError if unreadable."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+    """The first `limit` bytes of the regular file at `path`, and whether it holds more.
+
+    Opened without blocking and checked on the open descriptor: a FIFO or device put where a
+    file was expected (a probe root's /proc/cpuinfo, a sysfs entry) is an OSError, never a hang,
+    and so is a file with nothing to read yet (`/proc/kmsg`). OSError if unreadable.
+    """
+    import errno
+
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            try:
+                chunk = os.read(handle, min(_CHUNK, limit + 1 - size))
+            except BlockingIOError:
+                raise OSError(errno.EAGAIN, "it has nothing to read yet and would block", path) from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(handle)
+    data = b"".join(chunks)
     return data[:limit], len(data) > limit
 
 

@@ -93,8 +93,10 @@ def import_(
         tuple(sources), tuple(branch or ()), all_branches, prefer or "", tuple(version_of or ()), skip_bad
     )
     result = import_recipes(request, os.environ)
+    from tvselect.cli.output import say
+
     for line in result.skipped:
-        print(f"tvselect: skipped {line}", file=sys.stderr)
+        say(f"skipped {line}")
     _write_catalog(result, output)
     return ExitCode.OK
 
@@ -111,7 +113,9 @@ def _write_catalog(result: "ImportResult", output: str | None) -> None:
     else:
         write_atomically(output, text)
     counts = ", ".join(f"{name} {n}" for name, n in result.counts)
-    print(f"tvselect: imported {counts} variants" + (f" into {output}" if output else ""), file=sys.stderr)
+    from tvselect.cli.output import say
+
+    say(f"imported {counts} variants" + (f" into {output}" if output else ""))
 
 
 @catalog_app.command()
@@ -127,8 +131,10 @@ def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches =
     from tvselect.catalog.commands import gather, lint_sources
 
     found = lint_sources(gather(sources, branch or (), all_branches, os.environ))
+    from tvselect.base.safe_text import safe_line
+
     for line in found:
-        print(line)
+        print(safe_line(line))
     print(f"tvselect: {len(found)} finding{'' if len(found) == 1 else 's'}", file=sys.stderr)
     return 1 if found else ExitCode.OK
 
@@ -157,5 +163,7 @@ def diff(
     if json_:
         _json(diff_document(result, first, second))
     else:
-        print("\n".join(diff_lines(result, first, second)))
+        from tvselect.base.safe_text import safe_line
+
+        print("\n".join(safe_line(line) for line in diff_lines(result, first, second)))
     return ExitCode.OK
