@@ -100,6 +100,11 @@ class _Signals:
         self.received: list[int] = []
         self.at: float | None = None
         self.pid: int | None = None
+        # The wait for the child is a select() that Python resumes after a handler (PEP 475):
+        # the handler writes here, so that the wait ends and the grace is counted.
+        self.wake, self.woken = os.pipe()
+        os.set_blocking(self.woken, False)
+        os.set_blocking(self.wake, False)
 
     def note(self, number: int, _frame: object = None) -> None:
         self.received.append(number)
@@ -108,6 +113,12 @@ class _Signals:
         if self.pid is not None:
             with suppress(OSError):
                 os.killpg(self.pid, number)
+        with suppress(OSError):
+            os.write(self.woken, b"!")
+
+    def close(self) -> None:
+        os.close(self.wake)
+        os.close(self.woken)
 
     def started(self, pid: int) -> None:
         """The child is `pid`: what came before it started goes on to it now."""
@@ -229,6 +240,7 @@ def _supervise(
             selector.register(fd, selectors.EVENT_READ)
         if exit_.fd is not None:
             selector.register(exit_.fd, selectors.EVENT_READ)
+        selector.register(signals.wake, selectors.EVENT_READ)
         while not (flooded or ended):
             now, end = time.monotonic(), signals.end(deadline)
             ended = exit_.ended()
@@ -236,9 +248,13 @@ def _supervise(
                 break
             wait = end - now if exit_.fd is not None else min(end - now, _POLL)
             for key, _ in selector.select(wait):
-                if key.fd in taken and _take(selector, int(key.fd), taken, sizes, limit):
+                if key.fd == signals.wake:
+                    with suppress(OSError):
+                        os.read(signals.wake, 64)
+                elif key.fd in taken and _take(selector, int(key.fd), taken, sizes, limit):
                     flooded = True
         exit_.close(selector)
+        selector.unregister(signals.wake)
         _finish(process, keep, REMAINS_GRACE if ended else 0.0)
         _drain(selector, taken, sizes, limit, drain)
     for stream in pipes:
@@ -316,7 +332,10 @@ def _forwarding() -> Iterator[_Signals]:
 
     signals = _Signals()
     if threading.current_thread() is not threading.main_thread():
-        yield signals
+        try:
+            yield signals
+        finally:
+            signals.close()
         return
     # A signal tvselect was started ignoring (`nohup`, a background job) stays ignored.
     wanted = [number for number in FORWARDED if signal.getsignal(number) is not signal.SIG_IGN]
@@ -326,6 +345,7 @@ def _forwarding() -> Iterator[_Signals]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        signals.close()
 
 
 def _act_on(number: int) -> None:
