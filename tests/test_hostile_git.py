@@ -296,3 +296,27 @@ def test_flox_words_in_a_message_never_reach_the_terminal_raw(fakes: tuple[Path,
     _one_line(done.stderr, "evil")
     assert seconds < 8
     assert left_running(root) == []
+
+
+def test_any_file_of_a_revision_reads_as_of_one_commit(tmp_path: Path) -> None:
+    """The reader other readers share (a recipe's `import ./lib/x.nix` in a branch)."""
+    from tvselect.catalog.gitread import read_paths, resolve
+    from tvselect.catalog.sources import read_revision
+    from tvselect.errors import BadInputError
+
+    repo = _repo(tmp_path)
+    (repo / "lib").mkdir()
+    (repo / "lib" / "flags.nix").write_text("{ x = 1; }\n")
+    (repo / "lib" / "link.nix").symlink_to("flags.nix")
+    _commit(repo, "a lib")
+    revision = resolve(str(repo), "main", dict(os.environ))
+    (repo / "lib" / "flags.nix").write_text("{ x = 2; }\n")
+    _commit(repo, "moved on")  # the revision stays where it was resolved
+    assert read_paths(revision, ["lib/flags.nix"], 1024) == (("lib/flags.nix", b"{ x = 1; }\n"),)
+    assert len(read_revision(revision).files) == 2
+    with pytest.raises(BadInputError, match=r"main:lib/none\.nix: no such file"):
+        read_paths(revision, ["lib/none.nix"], 1024)
+    with pytest.raises(BadInputError, match=r"main:lib/link\.nix: a symbolic link"):
+        read_paths(revision, ["lib/link.nix"], 1024)
+    with pytest.raises(BadInputError, match="main:lib: a folder"):
+        read_paths(revision, ["lib"], 1024)

@@ -255,8 +255,9 @@ def _supervise(
                     flooded = True
         exit_.close(selector)
         selector.unregister(signals.wake)
+        signals.pid = None  # from here on the child's group is ended here, and its pid may go
         _finish(process, keep, REMAINS_GRACE if ended else 0.0)
-        _drain(selector, taken, sizes, limit, drain)
+        flooded = _drain(selector, taken, sizes, limit, drain) or flooded
     for stream in pipes:
         stream.close()
     out, err = (b"".join(taken[fd]) for fd in fds) if fds else (b"", b"")
@@ -287,16 +288,21 @@ def _drain(
     sizes: dict[int, int],
     limit: int,
     drain: float,
-) -> None:
-    """Read what the pipes still hold, for at most `drain` seconds: their writers are gone,
-    or are not tvselect's to end, so a pause of _POLL with nothing to read ends the reading."""
+) -> bool:
+    """Read what the pipes still hold, for at most `drain` seconds; whether it passed the limit.
+
+    Their writers are gone, or are not tvselect's to end: a pause of _POLL with nothing to
+    read ends the reading.
+    """
     stop = time.monotonic() + drain
+    flooded = False
     while any(fd in taken for fd in selector.get_map()):
         ready = selector.select(max(0.0, min(_POLL, stop - time.monotonic())))
         if not ready or time.monotonic() >= stop:
-            return
+            break
         for key, _ in ready:
-            _take(selector, int(key.fd), taken, sizes, limit)
+            flooded = _take(selector, int(key.fd), taken, sizes, limit) or flooded
+    return flooded
 
 
 def _take(

@@ -8,11 +8,14 @@ MAX_RECIPE_BYTES); every name shown in a message passes through `safe_line`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from tvselect.base.safe_text import safe_line
 from tvselect.catalog.nix import MAX_RECIPE_BYTES
 from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog.gitread import Revision
 
 PKGS = ".flox/pkgs"
 MAX_RECIPES = 2000
@@ -67,9 +70,17 @@ def git_branches(repo: str, env: Mapping[str, str]) -> tuple[str, ...]:
 
 def read_git(repo: str, branch: str, env: Mapping[str, str]) -> RecipeFiles:
     """The recipes of one branch, from git objects: each `.flox/pkgs/*.nix` blob, as it is stored."""
-    from tvselect.catalog.gitread import list_tree, read_entries, resolve
+    from tvselect.catalog.gitread import resolve
 
-    revision = resolve(repo, branch, env)
+    return read_revision(resolve(repo, branch, env))
+
+
+def read_revision(revision: Revision) -> RecipeFiles:
+    """The recipes of a resolved revision; `gitread.read_paths(revision, …)` reads any other file
+    of the same tree (a `lib/*.nix` a recipe imports), as of the same commit."""
+    from tvselect.catalog.gitread import list_tree, read_entries
+
+    repo, branch = revision.repo, revision.name
     listing = [e for e in list_tree(revision, [f"{PKGS}/"]) if e.path.endswith(".nix")]
     if not listing:
         raise BadInputError(f"{safe_line(repo)}: branch {safe_line(branch)} has no {PKGS}/*.nix recipe")
