@@ -140,7 +140,7 @@ class Row:
     args: tuple[str, ...]
     code: int
     says: str
-    within: float = 8.0
+    within: float = 10.0
     env: tuple[tuple[str, str], ...] = ()
 
 
@@ -242,6 +242,16 @@ def _device_recipe(root: Path) -> tuple[Path, str]:
     return folder, "zero.nix: cannot be read (not a regular file)"
 
 
+def _kmsg_recipe(root: Path) -> tuple[Path, str]:
+    """A kernel file that blocks, and that a read would drain: read no further than its size, 0."""
+    if not os.path.exists("/proc/kmsg"):
+        pytest.skip("no /proc/kmsg here")
+    folder = root / "checkout"
+    shutil.copytree(TEAM, folder)
+    (folder / ".flox/pkgs/kmsg.nix").symlink_to("/proc/kmsg")
+    return folder, "kmsg.nix:1: empty"
+
+
 def _escaped_recipe_name(root: Path) -> tuple[Path, str]:
     folder = root / "checkout"
     shutil.copytree(TEAM, folder)
@@ -258,6 +268,7 @@ def _escaped_folder_name(root: Path) -> tuple[Path, str]:
 FILES = {
     "recipe-links-to-fifo": (_blocking_recipe, 2),
     "recipe-links-to-device": (_device_recipe, 2),
+    "recipe-links-to-proc-kmsg": (_kmsg_recipe, 2),
     "recipe-name-with-escapes": (_escaped_recipe_name, 2),
     "folder-name-with-escapes": (_escaped_folder_name, 0),
 }

@@ -36,7 +36,7 @@ def read_recipe_file(path: str) -> bytes:
     from tvselect.base.textfile import read_capped
 
     try:
-        data, more = read_capped(path, MAX_RECIPE_BYTES)
+        data, more = read_capped(path, MAX_RECIPE_BYTES, sized=True)
     except OSError as exc:
         raise BadInputError(f"{safe_line(path)}: cannot be read ({exc.strerror or exc})") from None
     return data + b" " if more else data
