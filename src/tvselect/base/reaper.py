@@ -82,15 +82,32 @@ def parent_death_hook() -> Callable[[], None] | None:
 
 
 def own_children() -> frozenset[int]:
-    """The process ids whose parent is tvselect, now (the kernel's list of each thread's children)."""
+    """The process ids whose parent is tvselect, now: the kernel's list of each thread's
+    children, or where the kernel keeps none (CONFIG_PROC_CHILDREN off) a look at every process."""
     found: set[int] = set()
     try:
         threads = os.listdir("/proc/self/task")
     except OSError:
         return frozenset()
     for thread in threads:
-        with suppress(OSError, ValueError), open(f"/proc/self/task/{thread}/children", "rb") as handle:
-            found.update(int(pid) for pid in handle.read().split())
+        try:
+            with open(f"/proc/self/task/{thread}/children", "rb") as handle:
+                found.update(int(pid) for pid in handle.read().split())
+        except FileNotFoundError:
+            return _children_by_scan()
+        except (OSError, ValueError):
+            continue
+    return frozenset(found)
+
+
+def _children_by_scan() -> frozenset[int]:
+    me = os.getpid()
+    found = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with suppress(OSError, IndexError, ValueError), open(f"/proc/{name}/stat", "rb") as handle:
+                if int(handle.read().rpartition(b")")[2].split()[1]) == me:
+                    found.add(int(name))
     return frozenset(found)
 
 

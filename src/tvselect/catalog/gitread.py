@@ -4,10 +4,11 @@ Files of a revision are read as blobs with `git cat-file --batch` over what `git
 lists: no filter (smudge/clean), textconv, attribute (export-ignore, export-subst), hook,
 pager or fsmonitor is ever involved, and no `git archive`. The child gets no GIT_* variable
 from tvselect's environment, neither the system nor the user's git configuration, and the
-repository by its git directory (never found by walking up from a folder). Every transport
-is forbidden (GIT_ALLOW_PROTOCOL empty, GIT_NO_LAZY_FETCH): a partial clone missing a blob
-gives a one-line error instead of reaching for the network. Each git runs through
-base/children.run_bounded: a time limit (TVSELECT_GIT_TIMEOUT, default 30 s) and a size cap.
+repository by its git directory (never found by walking up from a folder); paths are literal
+(no pathspec magic). Every transport is forbidden (GIT_ALLOW_PROTOCOL empty,
+GIT_NO_LAZY_FETCH): a partial clone missing a blob gives a one-line error instead of reaching
+for the network. Each git runs through base/children.run_bounded: a time limit
+(TVSELECT_GIT_TIMEOUT, default 30 s) and a size cap.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _CHILD_ENV = {
     "GIT_NO_REPLACE_OBJECTS": "1",
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_LITERAL_PATHSPECS": "1",
     "LC_ALL": "C",
 }
 
