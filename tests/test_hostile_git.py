@@ -171,6 +171,9 @@ ROWS = {
     "fake-git-floods": Row(_repo, IMPORT, 2, "printed more than", env=(("FAKE_GIT", "flood"),)),
     "fake-git-leaves-grandchild": Row(_repo, IMPORT, 0, "imported main 2", env=(("FAKE_GIT", "grandchild"),)),
     "fake-git-leaves-detached": Row(_repo, IMPORT, 0, "imported main 2", env=(("FAKE_GIT", "detached"),)),
+    "git-timeout-not-a-number": Row(
+        _repo, IMPORT, 2, "TVSELECT_GIT_TIMEOUT=nan: give a number", env=(("TVSELECT_GIT_TIMEOUT", "nan"),)
+    ),
     "fake-git-closes-and-hangs": Row(
         _repo,
         IMPORT,
