@@ -334,3 +334,12 @@ def test_any_file_of_a_revision_reads_as_of_one_commit(tmp_path: Path) -> None:
         read_paths(revision, ["lib/link.nix"], 1024)
     with pytest.raises(BadInputError, match="main:lib: a folder"):
         read_paths(revision, ["lib"], 1024)
+
+
+def test_lint_findings_name_escaped_files_safely(tmp_path: Path) -> None:
+    folder, _ = _escaped_recipe_name(tmp_path)
+    done, seconds = _run(["catalog", "lint", str(folder)], {}, tmp_path)
+    assert done.returncode == 1, done.stderr
+    _one_line(done.stderr, "1 finding")
+    assert "evil.nix:1:" in done.stdout and not any(c in done.stdout for c in RAW), repr(done.stdout)
+    assert seconds < 8
