@@ -383,7 +383,8 @@ def test_a_signal_to_tvselect_reaches_flox_and_all_it_started(tmp_path: Path, nu
     )
     pid_file = Path(f"{env.flox_log}.pid")
     deadline = time.monotonic() + BOUND
-    while not pid_file.exists() and time.monotonic() < deadline:
+    # The whole line, not a file the fake has opened but not written yet.
+    while not (pid_file.exists() and pid_file.read_text().endswith("\n")) and time.monotonic() < deadline:
         time.sleep(0.05)
     flox_pid = int(pid_file.read_text())
     started = time.monotonic()

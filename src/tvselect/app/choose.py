@@ -218,7 +218,7 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     if request.verify and result is not None and result.ok:
         # Judged against what was installed: the best published variant when that is not the best.
         installed = decision._replace(variant=variant) if variant is not None else decision
-        verification = _verify_installed(request.directory, facts, catalog, installed, environ)
+        verification = _verify_installed(request, facts, catalog, installed, environ)
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
     why = _published_reasons(published, decision, request.install)
     return Report(
@@ -307,12 +307,14 @@ def _published_reasons(
 
 
 def _verify_installed(
-    directory: str | None, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
+    request: ChooseRequest, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
 ) -> VerifyResult:
+    """`tvselect verify` in the flox environment, given verify's time limit or --timeout if shorter."""
     from tvselect.verify.checks import judge
     from tvselect.verify.run import DEFAULT_TIMEOUT, flox_command, run_payload
 
-    observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=environ)
+    timeout = min(request.timeout, DEFAULT_TIMEOUT)
+    observed = run_payload(flox_command(request.directory), timeout=timeout, env=environ)
     return judge(observed, facts, catalog, decision)
 
 

@@ -192,11 +192,45 @@ def read_user_file(
         return read_stream(handle, label, limit, error)
 
 
-def read_capped(path: str, limit: int) -> tuple[bytes, bool]:
-    """The first `limit` bytes of the file at `path`, and whether it holds more; OSError if unreadable."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+def read_capped(path: str, limit: int, *, sized: bool = False) -> tuple[bytes, bool]:
+    """The first `limit` bytes of the regular file at `path`, and whether it holds more.
+
+    Opened without blocking and checked on the open descriptor: a FIFO or device put where a
+    file was expected (a probe root's /proc/cpuinfo, a sysfs entry) is an OSError, never a hang,
+    and so is a file with nothing to read yet (`/proc/kmsg`). With `sized` (files on a disk,
+    such as recipes), no more is read than the size the file system gives: a kernel file that
+    says 0 (`/proc/kmsg`) is read as empty, never drained. OSError if unreadable.
+    """
+    import errno
+
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        wanted = min(status.st_size, limit + 1) if sized else limit + 1
+        data = _read_upto(handle, wanted, path)
+    finally:
+        os.close(handle)
     return data[:limit], len(data) > limit
+
+
+def _read_upto(handle: int, wanted: int, path: str) -> bytes:
+    """At most `wanted` bytes from the non-blocking `handle`; OSError when it would block."""
+    import errno
+
+    chunks: list[bytes] = []
+    size = 0
+    while size < wanted:
+        try:
+            chunk = os.read(handle, min(_CHUNK, wanted - size))
+        except BlockingIOError:
+            raise OSError(errno.EAGAIN, "it has nothing to read yet and would block", path) from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def shipped_text(name: str) -> str:

@@ -118,7 +118,7 @@ def choose(
         typer.Option(
             "--timeout",
             metavar="SECONDS",
-            help="With --install: stop flox (and all it started) after this long. [default: 1800]",
+            help="With --install: stop flox (and all it started) after this long; --verify's check too, when shorter than 120 s. [default: 1800]",
             show_default=False,
         ),
     ] = 1800.0,
