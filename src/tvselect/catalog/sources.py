@@ -12,6 +12,8 @@ from tvselect.errors import BadInputError
 
 PKGS = ".flox/pkgs"
 MAX_RECIPES = 2000
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
+"""The most bytes of recipes read from one folder or branch (real recipes are under 10 KiB each)."""
 GIT_TIMEOUT = 30.0
 
 
@@ -51,9 +53,18 @@ def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
     if len(names) > MAX_RECIPES:
         raise BadInputError(f"{pkgs}: {len(names)} recipes, more than {MAX_RECIPES}")
     name = branch or os.path.basename(os.path.abspath(path))
-    return RecipeFiles(
-        name, tuple((os.path.join(pkgs, n), _read_capped(os.path.join(pkgs, n))) for n in names)
-    )
+    files, total = [], 0
+    for n in names:
+        data = _read_capped(os.path.join(pkgs, n))
+        total += len(data)
+        if total > MAX_SOURCE_BYTES:
+            raise BadInputError(_too_much(pkgs))
+        files.append((os.path.join(pkgs, n), data))
+    return RecipeFiles(name, tuple(files))
+
+
+def _too_much(where: str) -> str:
+    return f"{where}: recipes of more than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB in all; real ones are a few KiB each"
 
 
 def _git(repo: str, args: list[str], env: Mapping[str, str]) -> bytes:
@@ -91,6 +102,8 @@ def _listing(repo: str, branch: str, env: Mapping[str, str]) -> list[tuple[str, 
         raise BadInputError(f"{repo}: branch {branch} has no {PKGS}/*.nix recipe")
     if len(found) > MAX_RECIPES or any(size > MAX_RECIPE_BYTES for _, size in found):
         raise BadInputError(f"{repo}: branch {branch}: recipes too many or too large to be recipes")
+    if sum(size for _, size in found) > MAX_SOURCE_BYTES:
+        raise BadInputError(_too_much(f"{repo}: branch {branch}"))
     return sorted(found)
 
 

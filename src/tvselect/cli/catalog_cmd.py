@@ -49,7 +49,9 @@ AllBranches = Annotated[
 ]
 OutputOpt = Annotated[
     str | None,
-    typer.Option("-o", "--output", metavar="FILE", help="Write the catalog here (else stdout)."),
+    typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the catalog here ('-' or none: standard output)."
+    ),
 ]
 PreferOpt = Annotated[
     str | None, typer.Option("--prefer", metavar="BRANCH,...", help="Branch order of preference.")
@@ -106,6 +108,7 @@ def _write_catalog(result: "ImportResult", output: str | None) -> None:
     from tvselect.catalog.commands import write_atomically
 
     text = json.dumps(result.document, indent=2) + "\n"
+    output = None if output == "-" else output  # '-' is standard output, as it is standard input elsewhere
     if output is None:
         sys.stdout.write(text)
     else:
@@ -116,7 +119,13 @@ def _write_catalog(result: "ImportResult", output: str | None) -> None:
 
 @catalog_app.command()
 def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches = False) -> int:
-    """Find what in the recipes cannot work or contradicts itself; exit status 1 when anything is found.
+    """Find what in the recipes cannot work or contradicts itself, one FILE:LINE line each.
+
+    \b
+    Exit status:
+      0  nothing found
+      1  something found (a recipe that cannot be read is a finding too)
+      2  a SOURCE cannot be read (no .flox/pkgs, a git error, too many or too large recipes)
 
     \b
     Example:

@@ -102,17 +102,38 @@ def _read_file(raw: BinaryIO, source: str, reader: LineReader) -> Iterator[Entry
             text.detach()  # the caller closes its own stream (never standard input)
 
 
+MAX_LINE_VALUES = 100_000
+"""The most JSON values one line may hold (a facts document holds under a hundred)."""
+MAX_TEXT_VALUES = 2_000_000
+"""The most JSON values a file that is not JSON Lines may hold (64 MiB of pretty-printed documents)."""
+
+
+def _values(text: str) -> int:
+    """An upper bound of the JSON values `text` parses to, counted before parsing it.
+
+    Each value but the first of a container follows a comma or is an object's key; with the
+    containers themselves this bounds the memory json.loads can take: ~100 bytes a value.
+    """
+    return text.count(",") + text.count(":") + text.count("{") + text.count("[") + 1
+
+
 def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
-    """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped."""
+    """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped.
+
+    A line still without an end after MAX_TEXT_CHARS more ends the file (`/dev/zero` has no lines).
+    """
     number = 0
     while line := stream.readline(MAX_LINE_CHARS):
         number += 1
         if len(line) < MAX_LINE_CHARS or line.endswith("\n"):
             yield number, line
             continue
-        while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
-            pass
         yield number, None
+        skipped = 0
+        while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
+            skipped += len(rest)
+            if skipped >= MAX_TEXT_CHARS:
+                return
 
 
 _TOO_LONG = f"a line longer than {MAX_LINE_CHARS // MIB} MiB, which no facts document is"
@@ -128,25 +149,48 @@ def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[En
             break
     else:
         return
-    try:
-        json.loads(first)
-    except (ValueError, RecursionError):
+    if _values(first) <= MAX_LINE_VALUES and not _is_json(first):
         rest = stream.read(MAX_TEXT_CHARS)
         if stream.read(1):
             yield Entry(source, number, None, _TOO_BIG)
             return
+        if _values(rest) > MAX_TEXT_VALUES:
+            yield Entry(source, number, None, _TOO_MANY)
+            return
         yield from _read_documents(first + rest, source, number, reader.kinds)
         return
-    yield reader.read(first, source, number)
+    yield _line_entry(first, source, number, reader)
     for number, line in lines:
         if line is None:
             yield Entry(source, number, None, _TOO_LONG)
         elif line.strip():
-            yield reader.read(line, source, number)
+            yield _line_entry(line, source, number, reader)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _line_entry(line: str, source: str, number: int, reader: LineReader) -> Entry:
+    if _values(line) > MAX_LINE_VALUES:
+        return Entry(
+            source, number, None, f"more than {MAX_LINE_VALUES:,} JSON values, which no facts document has"
+        )
+    return reader.read(line, source, number)
 
 
 _TOO_BIG = (
     f"larger than {MAX_TEXT_CHARS // MIB} MiB as one JSON text; "
+    "give a big fleet as JSON Lines (one facts document per line)"
+)
+
+
+_TOO_MANY = (
+    f"more than {MAX_TEXT_VALUES:,} JSON values as one JSON text; "
     "give a big fleet as JSON Lines (one facts document per line)"
 )
 
