@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Decision, Options, runnable_ranked, select
+from tvselect.engine.decision import Options, runnable_ranked, select
+from tvselect.engine.reasons import Reason
+from tvselect.engine.rules import driver_classes, for_driver
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
 from tvselect.fleet.lines import Entry, machine_kind
 
@@ -103,16 +105,23 @@ def host_name(entry: Entry) -> str:
     return f"{entry.source}:{entry.line}"
 
 
-def _kind_key(facts: Facts) -> Hashable:
-    """A cheap key equal for two facts exactly when their machine_kind is equal."""
+DriverKey = Callable[[str | None, str | None], Hashable]
+"""What of a driver (version, CUDA version) tells kinds apart; engine.rules.driver_classes makes one."""
+
+
+def _exact_driver(version: str | None, cuda: str | None) -> Hashable:
+    return version, cuda
+
+
+def _kind_key(facts: Facts, driver_key: DriverKey) -> Hashable:
+    """A cheap key equal for two facts exactly when their machine_kind is equal, drivers by `driver_key`."""
     gpu = facts.gpu
     return (
         facts.cpu,
         gpu.source,
         tuple((g.index, g.name, g.capability, g.memory_mib, g.mig) for g in gpu.gpus),
         tuple((e.index, e.name, e.reason) for e in gpu.excluded),
-        gpu.driver_version,
-        gpu.cuda_driver_version,
+        driver_key(gpu.driver_version, gpu.cuda_driver_version),
         gpu.unavailable_reason,
     )
 
@@ -133,18 +142,32 @@ class Fleet:
     """For each host, the index of its kind in `kinds`."""
     invalid: tuple[InvalidDocument, ...]
     """Documents left out, in input order."""
+    drivers: tuple[tuple[str | None, str | None], ...] = ()
+    """Each driver (version, CUDA version) of the fleet once; a kind may merge several."""
+    host_drivers: tuple[int, ...] = ()
+    """For each host, the index of its driver in `drivers` (empty: each host has its kind's)."""
+
+    def driver(self, kind: int) -> tuple[str | None, str | None]:
+        """The driver of a kind's first host (its machine_kind's)."""
+        gpu = self.kinds[kind].gpu
+        return gpu.driver_version, gpu.cuda_driver_version
 
 
-def group_fleet(documents: Iterable[Entry]) -> Fleet:
-    """Read every entry once, grouping the hosts by kind of machine."""
+def group_fleet(documents: Iterable[Entry], driver_key: DriverKey = _exact_driver) -> Fleet:
+    """Read every entry once, grouping the hosts by kind of machine.
+
+    Kinds whose drivers `driver_key` does not tell apart are one kind; each host's own driver is kept.
+    """
     index: dict[Hashable, int] = {}
     # Entries read with `kinds` share one cpu and gpu object per kind of line: the kind of an
     # object seen before is known without building its key. The objects are kept alive with
     # their kind, so an id is never that of another object; emptied when it grows too big.
-    seen: dict[int, tuple[CpuFacts, GpuFacts, int]] = {}
+    seen: dict[int, tuple[CpuFacts, GpuFacts, int, int]] = {}
+    drivers: dict[tuple[str | None, str | None], int] = {}
     kinds: list[Facts] = []
     hosts: list[str] = []
     host_kinds: list[int] = []
+    host_drivers: list[int] = []
     invalid: list[InvalidDocument] = []
     for entry in documents:
         facts = entry.facts
@@ -153,17 +176,22 @@ def group_fleet(documents: Iterable[Entry]) -> Fleet:
             continue
         known = seen.get(id(facts.gpu))
         if known is not None and known[0] is facts.cpu:
-            kind = known[2]
+            kind, driver = known[2], known[3]
         else:
-            kind = index.setdefault(_kind_key(facts), len(kinds))
+            kind = index.setdefault(_kind_key(facts, driver_key), len(kinds))
             if kind == len(kinds):
                 kinds.append(machine_kind(facts))
+            gpu = facts.gpu
+            driver = drivers.setdefault((gpu.driver_version, gpu.cuda_driver_version), len(drivers))
             if len(seen) >= _SEEN_LIMIT:
                 seen.clear()
-            seen[id(facts.gpu)] = (facts.cpu, facts.gpu, kind)
+            seen[id(facts.gpu)] = (facts.cpu, facts.gpu, kind, driver)
         hosts.append(host_name(entry))
         host_kinds.append(kind)
-    return Fleet(tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid))
+        host_drivers.append(driver)
+    return Fleet(
+        tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid), tuple(drivers), tuple(host_drivers)
+    )
 
 
 _SEEN_LIMIT = 4096
@@ -177,7 +205,7 @@ def plan(
     With `published`, each package is marked published or missing, and the hosts whose best
     package is missing are checked for a published one that runs there.
     """
-    return plan_fleet(group_fleet(documents), catalog, options, published)
+    return plan_fleet(group_fleet(documents, driver_classes(catalog)), catalog, options, published)
 
 
 def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Published | None = None) -> Plan:
@@ -188,14 +216,20 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     served: dict[Variant, list[str]] = {}
     not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
-    for name, kind in zip(fleet.hosts, fleet.host_kinds, strict=True):
+    said: dict[int, tuple[str, ...]] = {}
+    host_drivers = fleet.host_drivers or (-1,) * len(fleet.hosts)
+    for name, kind, driver in zip(fleet.hosts, fleet.host_kinds, host_drivers, strict=True):
         answer, fallback = answers[kind]
         if isinstance(answer, Variant):
             served.setdefault(answer, []).append(name)
             if fallback:
                 not_at_best[answer] = not_at_best.get(answer, 0) + 1
         else:
-            unserved.setdefault(answer, []).append(name)
+            said_once = said.get(kind)
+            if said_once is None:
+                said_once = said[kind] = _unserved_key(answer, fleet.driver(kind))
+            key = _naming(said_once, fleet.drivers[driver] if driver >= 0 else fleet.driver(kind))
+            unserved.setdefault(key, []).append(name)
     packages = _packages(served, not_at_best, published)
     groups = sorted(
         (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
@@ -205,11 +239,29 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     return Plan(options, tuple(packages), tuple(groups), fleet.invalid, totals)
 
 
+# Where an unserved kind's reasons name its driver version and CUDA version: each host's go there.
+_VERSION_HERE, _CUDA_HERE = "\x00tvselect-driver\x00", "\x00tvselect-cuda\x00"
+
+
+def _unserved_key(answer: tuple[Reason, ...], driver: tuple[str | None, str | None]) -> tuple[str, ...]:
+    """An unserved kind's group key (reason text, then codes), with a mark where the driver goes."""
+    answer = for_driver(answer, driver, (_VERSION_HERE, _CUDA_HERE))
+    text = "; ".join(r.text for r in answer) or "no variant runs on this machine"
+    return (text, *(r.code for r in answer))
+
+
+def _naming(key: tuple[str, ...], driver: tuple[str | None, str | None]) -> tuple[str, ...]:
+    """The group key naming this host's own driver (kinds merge drivers of one class)."""
+    text = key[0].replace(_VERSION_HERE, driver[0] or "unknown").replace(_CUDA_HERE, driver[1] or "unknown")
+    return (text, *key[1:])
+
+
 def _decide(
     kind: Facts, catalog: Catalog, options: Options, published: Published | None
-) -> tuple[Variant | tuple[str, ...], bool]:
+) -> tuple[Variant | tuple[Reason, ...], bool]:
     """A kind's answer, and whether a published variant serves it although the answer is missing."""
-    answer = _answer(select(kind, catalog, options))
+    decision = select(kind, catalog, options)
+    answer = decision.variant if decision.variant is not None else decision.reasons
     if published is None or not isinstance(answer, Variant) or published(answer):
         return answer, False
     return answer, any(published(v) for v in runnable_ranked(kind, catalog, options)[1:])
@@ -252,13 +304,6 @@ def missing_packages(result: Plan) -> tuple[str, ...]:
     """The package names still to build (planned and not published), most hosts first, each once."""
     names = [p.variant.package for p in result.packages if p.published is False]
     return tuple(dict.fromkeys(names))
-
-
-def _answer(decision: Decision) -> Variant | tuple[str, ...]:
-    if decision.variant is not None:
-        return decision.variant
-    text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
-    return (text, *(r.code for r in decision.reasons))
 
 
 def plan_document(result: Plan) -> dict[str, Any]:
