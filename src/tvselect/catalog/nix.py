@@ -245,7 +245,8 @@ def parse_recipe(data: bytes, file: str) -> Recipe:
 def _read(root: Node, file: str) -> Recipe:
     if root.has_error:
         bad = _first_error(root)
-        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error near {_text(bad)[:40]!r}")
+        near = f": {bad.type!r} missing" if bad.is_missing else f" near {_text(bad)[:40]!r}"
+        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error{near}")
     lets, found = _collect(root, file)
     targets = found.get("gpu_targets")
     flags = lets.get("cpuFlags")
