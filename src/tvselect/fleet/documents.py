@@ -15,7 +15,9 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, TextIO
 
+from tvselect.base.textfile import json_values
 from tvselect.errors import BadInputError
+from tvselect.facts.document import MAX_FACTS_VALUES
 from tvselect.fleet.lines import Entry, LineReader, facts_entry, value_problem
 
 __all__ = ["Entry", "expand_paths", "read_entries"]
@@ -102,19 +104,10 @@ def _read_file(raw: BinaryIO, source: str, reader: LineReader) -> Iterator[Entry
             text.detach()  # the caller closes its own stream (never standard input)
 
 
-MAX_LINE_VALUES = 100_000
-"""The most JSON values one line may hold (a facts document holds under a hundred)."""
+MAX_LINE_VALUES = MAX_FACTS_VALUES
+"""The most JSON values one line may hold, as a --facts document."""
 MAX_TEXT_VALUES = 2_000_000
 """The most JSON values a file that is not JSON Lines may hold (64 MiB of pretty-printed documents)."""
-
-
-def _values(text: str) -> int:
-    """An upper bound of the JSON values `text` parses to, counted before parsing it.
-
-    Each value but the first of a container follows a comma or is an object's key; with the
-    containers themselves this bounds the memory json.loads can take: ~100 bytes a value.
-    """
-    return text.count(",") + text.count(":") + text.count("{") + text.count("[") + 1
 
 
 def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
@@ -149,12 +142,12 @@ def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[En
             break
     else:
         return
-    if _values(first) <= MAX_LINE_VALUES and not _is_json(first):
+    if json_values(first) <= MAX_LINE_VALUES and not _is_json(first):
         rest = stream.read(MAX_TEXT_CHARS)
         if stream.read(1):
             yield Entry(source, number, None, _TOO_BIG)
             return
-        if _values(rest) > MAX_TEXT_VALUES:
+        if json_values(rest) > MAX_TEXT_VALUES:
             yield Entry(source, number, None, _TOO_MANY)
             return
         yield from _read_documents(first + rest, source, number, reader.kinds)
@@ -176,7 +169,7 @@ def _is_json(line: str) -> bool:
 
 
 def _line_entry(line: str, source: str, number: int, reader: LineReader) -> Entry:
-    if _values(line) > MAX_LINE_VALUES:
+    if json_values(line) > MAX_LINE_VALUES:
         return Entry(
             source, number, None, f"more than {MAX_LINE_VALUES:,} JSON values, which no facts document has"
         )
