@@ -49,11 +49,13 @@ def main() -> int:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     peak = after.ru_maxrss / 1024  # KiB on Linux: the largest child so far, this one alone here
-    cover = json.loads(done.stdout)["cover"]
+    document = json.loads(done.stdout)
+    cover = document["cover"]
     proved = "proved optimal" if cover["proved_optimal"] else "NOT proved optimal"
     print(
         f"tvselect plan --json {' '.join(mode)}: {args.count} hosts of {args.kinds} kinds "
-        f"({size_mb:.0f} MB of JSON Lines{', a driver version each' if drivers else ''}) "
+        f"({size_mb:.0f} MB of JSON Lines{', a driver version each' if drivers else ''}; "
+        f"{document['totals']['kinds']} kinds once merged) "
         f"in {elapsed:.2f} s ({cpu:.2f} s CPU), peak memory {peak:.0f} MiB"
     )
     print(f"cover: {cover['totals']['builds']} builds, {proved}, solver {cover['solve_s']:.2f} s")
