@@ -94,6 +94,11 @@ ROWS: dict[str, Row] = {
         )
         for command, args in COMMANDS.items()
     },
+    # '-' is standard output; where standard output carries the answer, it is refused
+    "assign-dash": Row(
+        ("plan", "--cover", "--assign", "-", "{facts}"), 2, "--assign -: standard output carries"
+    ),
+    "nfd-dash": Row(("--gpu", "9.0", "--nfd", "-"), 2, "--nfd -: standard output carries"),
     "deep-catalog-diff": Row(("catalog", "diff", "builtin", "{parens}"), 2, "x.nix:1: Nix syntax error"),
     "deep-catalog-import": Row(("catalog", "import", "{lets}"), 2, "x.nix:1: Nix syntax error"),
 }
@@ -371,6 +376,7 @@ def test_a_fleet_of_distinct_drivers_is_planned_in_time_and_memory(tmp_path: Pat
     assert code == 3, stderr  # some hosts' drivers are too old for every build
     assert seconds < BOUND * 2 and peak < 400, (seconds, peak)
     document = json.loads(out.read_text())
+    assert any("others like it" in kind["machine"] for kind in document["cover"]["kinds"])
     assert document["totals"]["hosts"] == 20_000
     assert document["totals"]["kinds"] < 100
     assert document["cover"]["proved_optimal"]
