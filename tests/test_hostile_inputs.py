@@ -99,6 +99,7 @@ ROWS: dict[str, Row] = {
         ("plan", "--cover", "--assign", "-", "{facts}"), 2, "--assign -: standard output carries"
     ),
     "nfd-dash": Row(("--gpu", "9.0", "--nfd", "-"), 2, "--nfd -: standard output carries"),
+    "deep-catalog-lint": Row(("catalog", "lint", "{lets}"), 1, "tvselect: 1 finding", stdout_empty=False),
     "deep-catalog-diff": Row(("catalog", "diff", "builtin", "{parens}"), 2, "x.nix:1: Nix syntax error"),
     "deep-catalog-import": Row(("catalog", "import", "{lets}"), 2, "x.nix:1: Nix syntax error"),
 }
@@ -208,6 +209,10 @@ def test_recipes_with_cr_line_endings_read_as_with_lf(tmp_path: Path, ending: st
     assert cr.returncode == lf.returncode == 0, cr.stderr
     packages = [v["package"] for v in json.loads(cr.stdout)]
     assert packages == [v["package"] for v in json.loads(lf.stdout)]
+    linted = subprocess.run(
+        [tvselect_exe(), "catalog", "lint", folder], capture_output=True, text=True, check=False
+    )
+    assert "no pname" not in linted.stdout and "syntax" not in linted.stdout, linted.stdout
     lines = {p: parse_recipe(t, p).pname for p, t in texts.items()}
     assert {p: parse_recipe(t.replace(b"\n", ending.encode()), p).pname for p, t in texts.items()} == lines
 
