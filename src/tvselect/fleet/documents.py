@@ -110,10 +110,11 @@ MAX_TEXT_VALUES = 2_000_000
 """The most JSON values a file that is not JSON Lines may hold (64 MiB of pretty-printed documents)."""
 
 
-def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
+def _lines(stream: TextIO, source: str) -> Iterator[tuple[int, str | None]]:
     """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped.
 
-    A line still without an end after MAX_TEXT_CHARS more ends the file (`/dev/zero` has no lines).
+    BadInputError for a line still without an end after MAX_TEXT_CHARS more: the input is not
+    lines at all (`/dev/zero`), and reading stops there.
     """
     number = 0
     while line := stream.readline(MAX_LINE_CHARS):
@@ -121,19 +122,22 @@ def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
         if len(line) < MAX_LINE_CHARS or line.endswith("\n"):
             yield number, line
             continue
-        yield number, None
         skipped = 0
         while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
             skipped += len(rest)
             if skipped >= MAX_TEXT_CHARS:
-                return
+                raise BadInputError(
+                    f"{source}:{number}: a line longer than {(MAX_LINE_CHARS + MAX_TEXT_CHARS) // MIB} MiB; "
+                    "stopped reading"
+                )
+        yield number, None
 
 
 _TOO_LONG = f"a line longer than {MAX_LINE_CHARS // MIB} MiB, which no facts document is"
 
 
 def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[Entry]:
-    lines = _lines(stream)
+    lines = _lines(stream, source)
     for number, first in lines:
         if first is None:
             yield Entry(source, number, None, _TOO_LONG)
