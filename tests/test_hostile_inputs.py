@@ -418,3 +418,41 @@ def test_an_over_long_line_is_skipped_and_the_next_read(tmp_path: Path) -> None:
         f"tvselect: warning: {fleet}:2: skipped: a line longer than 16 MiB, which no facts document is"
     ]
     assert json.loads(done.stdout)["totals"]["hosts"] == 2
+
+
+_VERSIONS = st.tuples(st.integers(0, 700), st.integers(0, 200), st.integers(0, 99)).map(
+    lambda v: ".".join(map(str, v))
+) | st.sampled_from(["550", "580", "579.99.99", "549", "580.0", "525.60.13", "garbage", ""])
+_CUDAS = st.sampled_from(["11.8", "12.0", "12.9", "13.0", "13.1", "14.0", "x", ""])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.tuples(_VERSIONS, _CUDAS),
+    b=st.tuples(_VERSIONS, _CUDAS),
+    cap=st.sampled_from([(9, 0), (8, 6), (7, 5), (12, 0)]),
+)
+def test_drivers_of_one_class_get_the_same_decision(
+    a: tuple[str, str], b: tuple[str, str], cap: tuple[int, int]
+) -> None:
+    from tvselect.catalog.model import load_catalog
+    from tvselect.engine.decision import Decision, Options, select
+    from tvselect.engine.rules import driver_classes, for_driver
+    from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
+
+    catalog = load_catalog(None)
+    classes = driver_classes(catalog)
+    cpu = CpuFacts("x86_64", "GenuineIntel", "test CPU", frozenset({"avx2", "fma", "avx"}), "/proc/cpuinfo")
+
+    def decide(driver: tuple[str, str]) -> Decision:
+        gpu = GpuFacts(
+            "nvml", (Gpu(0, "GPU", None, cap, 81559, False),), (), driver[0] or None, driver[1] or None, None
+        )
+        return select(Facts(cpu, gpu, None), catalog, Options())
+
+    one, other = decide(a), decide(b)
+    if classes(a[0] or None, a[1] or None) != classes(b[0] or None, b[1] or None):
+        return
+    assert one.variant == other.variant
+    said = for_driver(one.reasons, (a[0] or None, a[1] or None), (b[0] or None, b[1] or None))
+    assert [r.text for r in said] == [r.text for r in other.reasons]
