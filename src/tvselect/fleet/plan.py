@@ -216,7 +216,7 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     served: dict[Variant, list[str]] = {}
     not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
-    said: dict[int, tuple[str, ...]] = {}
+    said: dict[tuple[int, int], tuple[str, ...]] = {}
     host_drivers = fleet.host_drivers or (-1,) * len(fleet.hosts)
     for name, kind, driver in zip(fleet.hosts, fleet.host_kinds, host_drivers, strict=True):
         answer, fallback = answers[kind]
@@ -225,10 +225,9 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
             if fallback:
                 not_at_best[answer] = not_at_best.get(answer, 0) + 1
         else:
-            said_once = said.get(kind)
-            if said_once is None:
-                said_once = said[kind] = _unserved_key(answer, fleet.driver(kind))
-            key = _naming(said_once, fleet.drivers[driver] if driver >= 0 else fleet.driver(kind))
+            key = said.get((kind, driver))
+            if key is None:
+                key = said[kind, driver] = _unserved_key(answer, fleet, kind, driver)
             unserved.setdefault(key, []).append(name)
     packages = _packages(served, not_at_best, published)
     groups = sorted(
@@ -239,21 +238,12 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     return Plan(options, tuple(packages), tuple(groups), fleet.invalid, totals)
 
 
-# Where an unserved kind's reasons name its driver version and CUDA version: each host's go there.
-_VERSION_HERE, _CUDA_HERE = "\x00tvselect-driver\x00", "\x00tvselect-cuda\x00"
-
-
-def _unserved_key(answer: tuple[Reason, ...], driver: tuple[str | None, str | None]) -> tuple[str, ...]:
-    """An unserved kind's group key (reason text, then codes), with a mark where the driver goes."""
-    answer = for_driver(answer, driver, (_VERSION_HERE, _CUDA_HERE))
+def _unserved_key(answer: tuple[Reason, ...], fleet: Fleet, kind: int, driver: int) -> tuple[str, ...]:
+    """An unserved group's key (reason text, then codes), naming the host's own driver."""
+    if driver >= 0 and fleet.drivers[driver] != fleet.driver(kind):  # a kind merges drivers of one class
+        answer = for_driver(answer, fleet.driver(kind), fleet.drivers[driver])
     text = "; ".join(r.text for r in answer) or "no variant runs on this machine"
     return (text, *(r.code for r in answer))
-
-
-def _naming(key: tuple[str, ...], driver: tuple[str | None, str | None]) -> tuple[str, ...]:
-    """The group key naming this host's own driver (kinds merge drivers of one class)."""
-    text = key[0].replace(_VERSION_HERE, driver[0] or "unknown").replace(_CUDA_HERE, driver[1] or "unknown")
-    return (text, *key[1:])
 
 
 def _decide(
