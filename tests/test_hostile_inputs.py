@@ -456,3 +456,15 @@ def test_drivers_of_one_class_get_the_same_decision(
     assert one.variant == other.variant
     said = for_driver(one.reasons, (a[0] or None, a[1] or None), (b[0] or None, b[1] or None))
     assert [r.text for r in said] == [r.text for r in other.reasons]
+
+
+@pytest.mark.scale
+def test_a_catalog_of_197000_variants_answers_in_time_and_memory(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from big_catalog import big_catalog
+
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(big_catalog(197_000))
+    code, stderr, seconds, peak = _peak([tvselect_exe(), "--json", "--gpu", "9.0", "--catalog", str(catalog)])
+    assert code == 0, stderr
+    assert seconds < BOUND and peak < 400, (seconds, peak)  # the quadratic index took 95 s
