@@ -22,6 +22,7 @@ from cli_helpers import tvselect_exe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.nix import Recipe, parse_recipe
 from tvselect.errors import RecipeError
 
@@ -333,7 +334,9 @@ def _fleet_lines(count: int) -> list[str]:
     )
     lines = []
     for n in range(count):
-        caps = [(), ((9, 0),), ((8, 0),) * 2, ((7, 5),), ((12, 0),)][n % 5]
+        caps = [(), (Capability(9, 0),), (Capability(8, 0),) * 2, (Capability(7, 5),), (Capability(12, 0),)][
+            n % 5
+        ]
         gpus = tuple(Gpu(i, "NVIDIA GPU", f"GPU-{n}-{i}", cap, 81559, False) for i, cap in enumerate(caps))
         major = 450 + n % 150
         cuda = None if n % 7 == 0 else "13.0" if major >= 580 else "12.4" if major >= 550 else "11.8"
@@ -349,7 +352,8 @@ def test_merged_kinds_plan_and_cover_as_exact_kinds_do() -> None:
     from tvselect.engine.rules import driver_classes
     from tvselect.fleet.coverage import cover_fleet
     from tvselect.fleet.lines import LineReader
-    from tvselect.fleet.plan import group_fleet, plan_document, plan_fleet
+    from tvselect.fleet.plan import group_fleet, plan_fleet
+    from tvselect.render.plan_json import document as plan_document
 
     catalog = load_catalog(None)
     reader = LineReader(kinds=True)
@@ -430,10 +434,10 @@ _CUDAS = st.sampled_from(["11.8", "12.0", "12.9", "13.0", "13.1", "14.0", "x", "
 @given(
     a=st.tuples(_VERSIONS, _CUDAS),
     b=st.tuples(_VERSIONS, _CUDAS),
-    cap=st.sampled_from([(9, 0), (8, 6), (7, 5), (12, 0)]),
+    cap=st.sampled_from([Capability(9, 0), Capability(8, 6), Capability(7, 5), Capability(12, 0)]),
 )
 def test_drivers_of_one_class_get_the_same_decision(
-    a: tuple[str, str], b: tuple[str, str], cap: tuple[int, int]
+    a: tuple[str, str], b: tuple[str, str], cap: Capability
 ) -> None:
     from tvselect.catalog.model import load_catalog
     from tvselect.engine.decision import Decision, Options, select
