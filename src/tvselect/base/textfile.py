@@ -35,10 +35,30 @@ def decode_text(data: bytes, label: str, kind: str, error: type[BadInputError] =
         raise error(f"{label}: not UTF-8 text, not {kind}") from None
 
 
-def load_json(text: str, label: str, error: type[BadInputError] = BadInputError) -> Any:
-    """`text` parsed as JSON; `error` starting with `label` and saying where it is not JSON."""
+MAX_JSON_VALUES = 4_000_000
+"""The most JSON values a document may hold (a 16 MiB catalog of minimal variants holds ~2 million)."""
+
+
+def json_values(text: str) -> int:
+    """An upper bound of the JSON values `text` parses to, counted before parsing it.
+
+    Each value but the first of a container follows a comma or is an object's key; with the
+    containers themselves this bounds the memory json.loads can take: ~100 bytes a value.
+    """
+    return text.count(",") + text.count(":") + text.count("{") + text.count("[") + 1
+
+
+def load_json(
+    text: str, label: str, error: type[BadInputError] = BadInputError, max_values: int = MAX_JSON_VALUES
+) -> Any:
+    """`text` parsed as JSON; `error` starting with `label` and saying where it is not JSON.
+
+    Refused before it is parsed when it may hold more than `max_values` values.
+    """
     import json
 
+    if json_values(text) > max_values:
+        raise error(f"{label}: more than {max_values:,} JSON values, more than it can hold")
     try:
         return json.loads(text, parse_float=finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:

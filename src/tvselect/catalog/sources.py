@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 PKGS = ".flox/pkgs"
 MAX_RECIPES = 2000
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
+"""The most bytes of recipes read from one folder or branch (real recipes are under 10 KiB each)."""
 
 
 class RecipeFiles(NamedTuple):
@@ -56,9 +58,18 @@ def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
     if len(names) > MAX_RECIPES:
         raise BadInputError(f"{safe_line(pkgs)}: {len(names)} recipes, more than {MAX_RECIPES}")
     name = branch or os.path.basename(os.path.abspath(path))
-    return RecipeFiles(
-        name, tuple((os.path.join(pkgs, n), read_recipe_file(os.path.join(pkgs, n))) for n in names)
-    )
+    files, total = [], 0
+    for n in names:
+        data = read_recipe_file(os.path.join(pkgs, n))
+        total += len(data)
+        if total > MAX_SOURCE_BYTES:
+            raise BadInputError(_too_much(safe_line(pkgs)))
+        files.append((os.path.join(pkgs, n), data))
+    return RecipeFiles(name, tuple(files))
+
+
+def _too_much(where: str) -> str:
+    return f"{where}: recipes of more than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB in all; real ones are a few KiB each"
 
 
 def git_branches(repo: str, env: Mapping[str, str]) -> tuple[str, ...]:
@@ -86,5 +97,7 @@ def read_revision(revision: Revision) -> RecipeFiles:
         raise BadInputError(f"{safe_line(repo)}: branch {safe_line(branch)} has no {PKGS}/*.nix recipe")
     if len(listing) > MAX_RECIPES:
         raise BadInputError(f"{revision.shown(PKGS)}: {len(listing)} recipes, more than {MAX_RECIPES}")
+    if sum(e.size for e in listing) > MAX_SOURCE_BYTES:
+        raise BadInputError(_too_much(revision.shown(PKGS)))
     files = read_entries(revision, sorted(listing), MAX_RECIPE_BYTES)
     return RecipeFiles(branch, tuple((f"{branch}:{path}", data) for path, data in files))

@@ -18,6 +18,8 @@ from tvselect.facts.model import GPU_SOURCES, CpuFacts, ExcludedGpu, Facts, Gpu,
 FACTS_SCHEMA_VERSION = 1
 FACTS_KIND = "tvselect.facts"
 MAX_FACTS_BYTES = 16 * 1024 * 1024
+MAX_FACTS_VALUES = 1_000_000
+"""The most JSON values a facts document may hold (one holds under a hundred; a million take ~100 MB)."""
 
 # What each version field must look like, as the command line says it of --driver.
 _VERSION_FIELDS = {
@@ -225,7 +227,7 @@ def read_facts(data: bytes, source: str) -> Facts:
     from tvselect.base.textfile import decode_text, load_json
 
     label = f"facts document {source}"
-    doc = load_json(decode_text(data, label, "JSON"), label)
+    doc = load_json(decode_text(data, label, "JSON"), label, max_values=MAX_FACTS_VALUES)
     try:
         return from_document(doc, source)
     except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
