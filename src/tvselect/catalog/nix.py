@@ -107,13 +107,12 @@ def _line(node: Node) -> int:
 
 
 def _first_error(node: Node) -> Node:
-    """The first ERROR or MISSING node under `node` (which has_error)."""
-    for child in node.children:
-        if child.is_error or child.is_missing:
-            return child
-        if child.has_error:
-            return _first_error(child)
-    return node
+    """The first ERROR or MISSING node under `node` (which has_error), found without recursion."""
+    while True:
+        child = next((c for c in node.children if c.has_error or c.is_missing), None)
+        if child is None or child.is_error or child.is_missing:
+            return child or node
+        node = child
 
 
 def _text(node: Node) -> str:
@@ -235,11 +234,20 @@ def _collect(root: Node, file: str) -> tuple[dict[str, Node], dict[str, Any]]:
 def parse_recipe(data: bytes, file: str) -> Recipe:
     """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read."""
     _check_bytes(data, file)
-    tree = _tools().parser.parse(data)
-    if tree.root_node.has_error:
-        bad = _first_error(tree.root_node)
-        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error near {_text(bad)[:40]!r}")
-    lets, found = _collect(tree.root_node, file)
+    # Nix ends a line (and a `#` comment) at CR as at LF; tree-sitter-nix only at LF.
+    tree = _tools().parser.parse(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+    try:
+        return _read(tree.root_node, file)
+    except RecursionError:  # a guard for any reader of nested nodes: depth is the input's, not ours
+        raise RecipeError(f"{file}:1: nested too deeply to be a recipe") from None
+
+
+def _read(root: Node, file: str) -> Recipe:
+    if root.has_error:
+        bad = _first_error(root)
+        near = f": {bad.type!r} missing" if bad.is_missing else f" near {_text(bad)[:40]!r}"
+        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error{near}")
+    lets, found = _collect(root, file)
     targets = found.get("gpu_targets")
     flags = lets.get("cpuFlags")
     return Recipe(

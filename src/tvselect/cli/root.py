@@ -59,9 +59,14 @@ Exit status:
        shows the traceback)
   2    bad usage or bad input
   3    no variant runs on this machine, or none your
-       org has published (the answer prints in full)
+       org has published, or an NVIDIA GPU of unknown
+       compute capability is present (--gpu X.Y or
+       --cpu-only); the answer prints in full
   4    the install failed (flox missing or failed), or
-       flox could not say what your org has published
+       flox could not say what your org has published,
+       or it was refused: the GPU was identified only
+       by its PCI device ID (--gpu-from-pci installs
+       anyway)
   5    tvselect verify: a check failed
   141  the reader of standard output went away
 """
@@ -110,6 +115,14 @@ def choose(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")
     ] = False,
+    gpu_from_pci: Annotated[
+        bool,
+        typer.Option(
+            "--gpu-from-pci",
+            help="With --install: install the GPU build even when the GPU was identified only by its PCI "
+            "device ID (NVIDIA's tools could not read it, e.g. no driver loaded yet).",
+        ),
+    ] = False,
     verify_: Annotated[
         bool,
         typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
@@ -119,7 +132,7 @@ def choose(
         typer.Option(
             "--timeout",
             metavar="SECONDS",
-            help="With --install: stop flox (and all it started) after this long. [default: 1800]",
+            help="With --install: stop flox (and all it started) after this long; --verify's check too, when shorter than 120 s. [default: 1800]",
             show_default=False,
         ),
     ] = 1800.0,
@@ -184,6 +197,7 @@ def choose(
         nfd=nfd,
         nfd_expiry=nfd_expiry,
         available=available,
+        gpu_from_pci=gpu_from_pci,
     )
     report = run_choose(request, os.environ, sys.stdin)
     _diagnose(report)
