@@ -22,6 +22,8 @@ class ImportResult(NamedTuple):
     """(branch, variants) in the order read."""
     skipped: tuple[str, ...]
     """One line per recipe left out (with skip_bad)."""
+    notes: tuple[str, ...] = ()
+    """One line per branch: its products, and which versions are unknown and why."""
 
 
 def parse_versions(specs: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -80,13 +82,33 @@ def import_catalog(
     from tvselect.catalog.model import parse_document
 
     imported = read_builds(sources, skip_bad=skip_bad)
-    about = "Read from build-torchvision recipes by tvselect catalog import: " + ", ".join(
-        s.branch for s in sources
-    )
+    about = "Read from build-* recipes by tvselect catalog import: " + ", ".join(s.branch for s in sources)
     document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about)
     catalog = parse_document(document, "imported recipes")
     counts = tuple((b, sum(v.branch == b for v in catalog.variants)) for b in catalog.branches)
-    return ImportResult(document, counts, imported.skipped)
+    return ImportResult(document, counts, imported.skipped, branch_notes(catalog))
+
+
+def branch_notes(catalog: Any) -> tuple[str, ...]:
+    """What each branch builds, and which versions are unknown: no pin, or a pin not in the table."""
+    from collections import Counter
+
+    notes = []
+    for name in catalog.branches:
+        mine = [v for v in catalog.variants if v.branch == name]
+        products = Counter(v.product for v in mine)
+        built = ", ".join(f"{product} {n}" for product, n in products.items())
+        unpinned = sum(v.nixpkgs is None for v in mine)
+        unknown = sum(v.product_version is None or v.pytorch is None for v in mine)
+        line = f"{name}: {built}"
+        if unpinned:
+            line += f"; {unpinned} pin no nixpkgs (the environment's own): their versions are unknown"
+        elif unknown:
+            line += (
+                f"; {unknown} with a version unknown (their pin is not in tvselect/data/nixpkgs-pins.json)"
+            )
+        notes.append(line)
+    return tuple(notes)
 
 
 def check_output(path: str) -> None:

@@ -12,6 +12,8 @@ from tvselect.errors import BadInputError
 
 PKGS = ".flox/pkgs"
 MAX_RECIPES = 2000
+MAX_LIB_DEPTH = 3
+"""How many folders below `.flox/pkgs` imported files are read from (`lib/` is one)."""
 GIT_TIMEOUT = 30.0
 
 
@@ -21,7 +23,18 @@ class RecipeFiles(NamedTuple):
     branch: str
     """The branch they build."""
     files: tuple[tuple[str, bytes], ...]
-    """(name in messages, bytes) of each `.nix` file, sorted by name."""
+    """(name in messages, bytes) of each `.nix` recipe, sorted by name."""
+    libs: tuple[tuple[str, bytes], ...] = ()
+    """(path under `.flox/pkgs/`, bytes) of the `.nix` files in its folders (`lib/cpu-isa.nix`),
+    which recipes may import; not recipes themselves."""
+    label: str = ""
+    """How messages name the `.flox/pkgs` folder these come from."""
+
+    def importable(self) -> dict[str, bytes]:
+        """Every file an import in a recipe may name, by its path under `.flox/pkgs/`."""
+        found = {name.rsplit("/", 1)[-1]: data for name, data in self.files}
+        found.update(self.libs)
+        return found
 
 
 def _read_capped(path: str) -> bytes:
@@ -52,8 +65,33 @@ def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
         raise BadInputError(f"{pkgs}: {len(names)} recipes, more than {MAX_RECIPES}")
     name = branch or os.path.basename(os.path.abspath(path))
     return RecipeFiles(
-        name, tuple((os.path.join(pkgs, n), _read_capped(os.path.join(pkgs, n))) for n in names)
+        name,
+        tuple((os.path.join(pkgs, n), _read_capped(os.path.join(pkgs, n))) for n in names),
+        _read_libs(pkgs),
+        pkgs,
     )
+
+
+def _read_libs(pkgs: str) -> tuple[tuple[str, bytes], ...]:
+    """The `.nix` files in the folders under `.flox/pkgs` (not following links out of it), bounded
+    in depth, number and size."""
+    import os
+
+    found: list[tuple[str, bytes]] = []
+    for top, dirs, files in os.walk(pkgs, followlinks=False):
+        relative = os.path.relpath(top, pkgs)
+        depth = 0 if relative == "." else relative.count(os.sep) + 1
+        dirs[:] = sorted(d for d in dirs if depth < MAX_LIB_DEPTH and not d.startswith("."))
+        if depth == 0:
+            continue
+        for name in sorted(n for n in files if n.endswith(".nix")):
+            full = os.path.join(top, name)
+            if os.path.islink(full):
+                continue  # a link may point outside the checkout: not read
+            found.append((os.path.join(relative, name).replace(os.sep, "/"), _read_capped(full)))
+            if len(found) > MAX_RECIPES:
+                raise BadInputError(f"{pkgs}: more than {MAX_RECIPES} .nix files in its folders")
+    return tuple(found)
 
 
 def _git(repo: str, args: list[str], env: Mapping[str, str]) -> bytes:
@@ -78,16 +116,18 @@ def git_branches(repo: str, env: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _listing(repo: str, branch: str, env: Mapping[str, str]) -> list[tuple[str, int]]:
-    """(path, size) of each recipe blob of `branch`, refusing oversized trees before reading them."""
-    out = _git(repo, ["ls-tree", "-z", "-l", branch, "--", f"{PKGS}/"], env)
+    """(path, size) of each `.nix` blob under `.flox/pkgs/` of `branch` (recipes, and the files in its
+    folders that recipes may import), refusing oversized trees before reading them."""
+    out = _git(repo, ["ls-tree", "-r", "-z", "-l", branch, "--", f"{PKGS}/"], env)
     found = []
     for entry in out.split(b"\0"):
         meta, _, path = entry.partition(b"\t")
         fields = meta.split()
-        if len(fields) == 4 and fields[1] == b"blob" and path.endswith(b".nix"):
+        depth = path.count(b"/") - PKGS.count("/") - 1
+        if len(fields) == 4 and fields[1] == b"blob" and path.endswith(b".nix") and depth <= MAX_LIB_DEPTH:
             size = int(fields[3]) if fields[3].isdigit() else MAX_RECIPE_BYTES + 1
             found.append((path.decode("utf-8", "replace"), size))
-    if not found:
+    if not any(p.count("/") == PKGS.count("/") + 1 for p, _ in found):
         raise BadInputError(f"{repo}: branch {branch} has no {PKGS}/*.nix recipe")
     if len(found) > MAX_RECIPES or any(size > MAX_RECIPE_BYTES for _, size in found):
         raise BadInputError(f"{repo}: branch {branch}: recipes too many or too large to be recipes")
@@ -103,9 +143,14 @@ def read_git(repo: str, branch: str, env: Mapping[str, str]) -> RecipeFiles:
         raise BadInputError(f"--branch {branch!r}: not a branch name")
     listing = _listing(repo, branch, env)
     data = _git(repo, ["archive", "--format=tar", branch, "--", *(p for p, _ in listing)], env)
-    files = []
+    files, libs = [], []
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         for path, _ in listing:
             member = archive.extractfile(path)
-            files.append((f"{branch}:{path}", member.read() if member else b""))
-    return RecipeFiles(branch, tuple(files))
+            data = member.read() if member else b""
+            under = path.removeprefix(f"{PKGS}/")
+            if "/" in under:
+                libs.append((under, data))  # read from the same tree as the recipes
+            else:
+                files.append((f"{branch}:{path}", data))
+    return RecipeFiles(branch, tuple(files), tuple(libs), f"{branch}:{PKGS}")

@@ -112,6 +112,8 @@ def _write_catalog(result: "ImportResult", output: str | None) -> None:
         write_atomically(output, text)
     counts = ", ".join(f"{name} {n}" for name, n in result.counts)
     print(f"tvselect: imported {counts} variants" + (f" into {output}" if output else ""), file=sys.stderr)
+    for note in result.notes:
+        print(f"tvselect: {note}", file=sys.stderr)
 
 
 @catalog_app.command()
