@@ -90,24 +90,17 @@ def import_catalog(
 
 
 def branch_notes(catalog: Any) -> tuple[str, ...]:
-    """What each branch builds, and which versions are unknown: no pin, or a pin not in the table."""
-    from collections import Counter
-
+    """A line for each branch whose recipes pin no nixpkgs: what they build is not known from them."""
     notes = []
     for name in catalog.branches:
         mine = [v for v in catalog.variants if v.branch == name]
-        products = Counter(v.product for v in mine)
-        built = ", ".join(f"{product} {n}" for product, n in products.items())
-        unpinned = sum(v.nixpkgs is None for v in mine)
-        unknown = sum(v.product_version is None or v.pytorch is None for v in mine)
-        line = f"{name}: {built}"
+        unpinned = [v for v in mine if v.nixpkgs is None and v.product_version is None]
         if unpinned:
-            line += f"; {unpinned} pin no nixpkgs (the environment's own): their versions are unknown"
-        elif unknown:
-            line += (
-                f"; {unknown} with a version unknown (their pin is not in tvselect/data/nixpkgs-pins.json)"
+            products = sorted({v.product for v in unpinned})
+            notes.append(
+                f"{name}: {len(unpinned)} of {len(mine)} recipes pin no nixpkgs (they build with the "
+                f"environment's own), so their {', '.join(products)} and PyTorch versions are unknown"
             )
-        notes.append(line)
     return tuple(notes)
 
 

@@ -53,9 +53,10 @@ def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Im
     builds, skipped = [], []
     for source in sources:
         importable = source.importable()
+        parsed: dict[str, Any] = {}
         for name, data in source.files:
             try:
-                recipe = parse_recipe(data, name, importable, source.label)
+                recipe = parse_recipe(data, name, importable, source.label, parsed)
                 builds.append(interpret(recipe, source.branch, known))
             except RecipeError as exc:
                 if not skip_bad:

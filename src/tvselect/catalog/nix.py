@@ -1,8 +1,8 @@
-"""Reading one build-torchvision recipe (`.flox/pkgs/*.nix`) with a real Nix parser.
+"""Reading one build-* recipe (`.flox/pkgs/*.nix`) with a real Nix parser.
 
-`parse_recipe(data, file)` is a pure function from the file's bytes to a `Recipe`: the
-values the recipe binds, each with its line, and nothing interpreted yet (recipes.py
-does that). tree-sitter is imported here only, so only the paths that read recipes pay
+`parse_recipe(data, file, libs)` is a pure function from the file's bytes (and those of the
+files beside it that it may import) to a `Recipe`: the values the recipe binds, each with its
+line, and nothing interpreted yet (recipes.py does that; nixparts.py finds the values). tree-sitter is imported here only, so only the paths that read recipes pay
 for it. No regular expression ever reads the recipe text: every value comes from the
 syntax tree.
 """
@@ -111,6 +111,7 @@ class _Tools(NamedTuple):
     parser: Any
     query: Any
     cursor_type: Any
+    comments: Any
 
 
 _TOOLS: list[_Tools] = []
@@ -128,7 +129,12 @@ def _tools() -> _Tools:
             ) from None
         language = tree_sitter.Language(tree_sitter_nix.language())
         _TOOLS.append(
-            _Tools(tree_sitter.Parser(language), tree_sitter.Query(language, _QUERY), tree_sitter.QueryCursor)
+            _Tools(
+                tree_sitter.Parser(language),
+                tree_sitter.Query(language, _QUERY),
+                tree_sitter.QueryCursor,
+                tree_sitter.Query(language, "(comment) @comment"),
+            )
         )
     return _TOOLS[0]
 
@@ -196,12 +202,34 @@ def bindings_named(root: Node) -> list[tuple[str, Node, Node]]:
     return found
 
 
-def parse_recipe(data: bytes, file: str, libs: Mapping[str, bytes] | None = None, label: str = "") -> Recipe:
+def layout_free(node: Node) -> bytes:
+    """The source of an expression without its comments and layout: equal for two expressions
+    that differ only in those."""
+    tools = _tools()
+    start = node.start_byte
+    data = bytes(node.text or b"")
+    cursor = tools.cursor_type(tools.comments)
+    cursor.set_byte_range(start, node.end_byte)
+    kept, at = [], 0
+    for comment in sorted(cursor.captures(node).get("comment", []), key=lambda c: c.start_byte):
+        kept.append(data[at : comment.start_byte - start])
+        at = max(at, comment.end_byte - start)
+    kept.append(data[at:])
+    return b" ".join(b"".join(kept).split())
+
+
+def parse_recipe(
+    data: bytes,
+    file: str,
+    libs: Mapping[str, bytes] | None = None,
+    label: str = "",
+    parsed: dict[str, Node] | None = None,
+) -> Recipe:
     """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read.
 
     `libs` are the other `.nix` files under `.flox/pkgs/` (path -> bytes) that an import may name;
-    `label` is how messages name that folder.
+    `label` is how messages name that folder; `parsed` keeps their trees from one recipe to the next.
     """
     from tvselect.catalog.nixparts import read_recipe
 
-    return read_recipe(parse_tree(data, file), file, libs or {}, label)
+    return read_recipe(parse_tree(data, file), file, libs or {}, label, parsed)

@@ -78,9 +78,9 @@ def named(node: Node) -> list[Node]:
 
 def bindings(node: Node) -> Iterator[Node]:
     """The `binding`, `inherit` and `inherit_from` nodes of an attrset or let."""
-    for child in named(node):
+    for child in node.named_children:
         if child.type == "binding_set":
-            yield from named(child)
+            yield from child.named_children
 
 
 def attr_names(path: Node) -> list[str]:
@@ -123,11 +123,15 @@ def member(attrset: Value, name: str) -> Value | None:
     """The binding `name` of an attrset expression (`{ name = ...; }`), in its scope."""
     node = attrset.node
     scope = scope_of(node, attrset.scope) if node.type == "rec_attrset_expression" else attrset.scope
+    wanted = name.encode("utf-8")
     for binding in bindings(node):
         if binding.type == "binding":
             path = binding.child_by_field_name("attrpath")
+            # A path of one plain name is that name's bytes; anything else is read in full.
+            if path is None or (path.text != wanted and b'"' not in (path.text or b"")):
+                continue
             value = binding.child_by_field_name("expression")
-            if path is not None and value is not None and attr_names(path) == [name]:
+            if value is not None and attr_names(path) == [name]:
                 return Value(value, scope)
         elif binding.type == "inherit" and name in _inherited(binding):
             return lookup(attrset.scope, name)
@@ -140,7 +144,7 @@ def _import_target(apply: Node, scope: Scope) -> tuple[str, Scope] | None:
     argument = apply.child_by_field_name("argument")
     if function is None or argument is None or text(function) != "import":
         return None
-    if argument.type != "path_expression" or not text(argument).startswith("./"):
+    if argument.type != "path_expression" or not text(argument).startswith(("./", "../")):
         if argument.type in ("path_expression", "spath_expression", "string_expression"):
             raise RecipeError(
                 f"{scope.file}:{line(argument)}: imports {text(argument)[:60]}, which is not a file "

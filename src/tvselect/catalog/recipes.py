@@ -8,6 +8,7 @@ cannot be understood is a RecipeError naming FILE:LINE.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from tvselect.base.capability import Capability, parse_capability
@@ -52,6 +53,12 @@ class Build(NamedTuple):
 
 
 def pname_parts(package: str) -> dict[str, str]:
+    """What a pname says (see _pname_parts); a fresh dict each call."""
+    return dict(_pname_parts(package))
+
+
+@lru_cache(maxsize=4096)
+def _pname_parts(package: str) -> dict[str, str]:
     """What a pname says: python, cuda (`12.8`), sm (`sm90`), isa, darwin; only what it says.
 
     `torchvision-python313-cuda12_8-sm90-avx512`, `torchvision-python313-cpu-avx2`,
