@@ -17,6 +17,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
     machine_inputs,
 )
 from tvselect.cli.output import print_json, warn
@@ -78,7 +79,7 @@ def probe(
 
     from tvselect.app.inputs import facts_of, input_warnings, load
 
-    catalog = load(catalog_path)
+    catalog = load(catalog_arg(catalog_path))
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
     facts = facts_of(catalog, machine, os.environ, sys.stdin)
     for warning in input_warnings(machine, facts):
@@ -113,7 +114,7 @@ def list_(
     """
     from tvselect.app.browse import ListRequest, list_variants
 
-    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_path))
+    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path)))
     _print_listing(listing, json_)
     return ExitCode.OK
 
@@ -154,7 +155,7 @@ def show(
     from tvselect.render.show import package_document
 
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
-    view = show_package(package, machine, catalog_path, os.environ, sys.stdin)
+    view = show_package(package, machine, catalog_arg(catalog_path), os.environ, sys.stdin)
     for warning in input_warnings(machine, view.decision.facts):
         warn(warning)
     document = package_document(view.variants, view.catalog, view.decision)
@@ -195,7 +196,11 @@ def verify(
 
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
     request = VerifyRequest(
-        sys.executable if python is None else python, timeout, Choice(workload, branch), machine, catalog_path
+        sys.executable if python is None else python,
+        timeout,
+        Choice(workload, branch),
+        machine,
+        catalog_arg(catalog_path),
     )
     result = run_verify(request, os.environ, sys.stdin)
     _print_verification(result, json_)

@@ -15,6 +15,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
 )
 from tvselect.cli.output import print_json, warn
 from tvselect.cli.root import app
@@ -102,7 +103,12 @@ def plan_(
 
         raise BadInputError("--missing prints plain names; leave out --json")
     request = PlanRequest(
-        tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path, available, org, missing
+        tuple(paths or ()),
+        Choice(workload, branch, cpu_only),
+        catalog_arg(catalog_path),
+        available,
+        org,
+        missing,
     )
     progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
     if cover or max_builds is not None or time_limit is not None or assign is not None:

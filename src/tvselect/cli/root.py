@@ -20,6 +20,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
     machine_inputs,
     version_callback,
 )
@@ -156,7 +157,7 @@ def choose(
     request = ChooseRequest(
         Choice(workload, branch, cpu_only),
         machine_inputs(cpuinfo, gpu, driver, facts_path),
-        catalog_path,
+        catalog_arg(catalog_path),
         explain=explain,
         install=install,
         org=org,
