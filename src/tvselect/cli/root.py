@@ -27,7 +27,7 @@ from tvselect.cli.options import (
 from tvselect.cli.output import print_json, say, warn
 
 if TYPE_CHECKING:
-    from tvselect.app.choose import Report
+    from tvselect.app.choose import ChooseRequest, Report
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -133,6 +133,22 @@ def choose(
         bool,
         typer.Option("--quiet", "-q", help="Print only the package name on stdout (nothing on no-match)."),
     ] = False,
+    product: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--product",
+            metavar="NAME",
+            help="Choose a package of this product (pytorch, torchvision, torchaudio, vllm); repeat it "
+            "for one package per product, all for one Python, installed with one flox install.",
+        ),
+    ] = None,
+    allow_two_torch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-two-torch",
+            help="With --install and --product: install packages that bring different PyTorch builds.",
+        ),
+    ] = False,
     no_color: NoColorOpt = False,
     debug: DebugOpt = False,
     version: Annotated[
@@ -169,9 +185,42 @@ def choose(
         nfd_expiry=nfd_expiry,
         available=available,
     )
+    if product:
+        return _choose_products(request, tuple(product), allow_two_torch, quiet, json_)
+    if allow_two_torch:
+        raise typer.BadParameter("--allow-two-torch goes with --product")
     report = run_choose(request, os.environ, sys.stdin)
     _diagnose(report)
     _print_report(report, quiet, json_)
+    return report.exit_code
+
+
+def _choose_products(
+    request: "ChooseRequest", products: tuple[str, ...], allow_two_torch: bool, quiet: bool, json_: bool
+) -> int:
+    """`--product`: one package per product; warnings on stderr, the answer on stdout."""
+    import os
+
+    from tvselect.app.family import FamilyRequest, choose_family
+
+    report = choose_family(FamilyRequest(products, request, allow_two_torch), os.environ, sys.stdin)
+    for warning in report.warnings:
+        warn(warning)
+    if report.install_result is not None and report.install_result.error is not None:
+        say(f"error: {report.install_result.error}")
+    if quiet:
+        for variant in report.variants:
+            if variant is not None:
+                print(variant.package)
+    elif json_:
+        from tvselect.render.family_json import document
+
+        print_json(document(report))
+    else:
+        from tvselect.render.console import make_console
+        from tvselect.render.family_text import render
+
+        render(report, make_console())
     return report.exit_code
 
 
