@@ -44,6 +44,12 @@ GpuArchOpt = Annotated[
 ]
 IsaOpt = Annotated[str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")]
 ListCpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")]
+ProductOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--product", metavar="NAME", help="Only this product: pytorch, torchvision, torchaudio, vllm."
+    ),
+]
 ListJsonOpt = Annotated[
     bool,
     typer.Option("--json", help="Print the variants as one JSON array on stdout, and nothing else there."),
@@ -101,6 +107,7 @@ def list_(
     gpu_arch: GpuArchOpt = None,
     isa: IsaOpt = None,
     cpu_only: ListCpuOnlyOpt = False,
+    product: ProductOpt = None,
     json_: ListJsonOpt = False,
     catalog_path: CatalogOpt = None,
     no_color: NoColorOpt = False,
@@ -114,7 +121,7 @@ def list_(
     """
     from tvselect.app.browse import ListRequest, list_variants
 
-    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path)))
+    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path), product))
     _print_listing(listing, json_)
     return ExitCode.OK
 

@@ -254,9 +254,20 @@ def render_show(document: dict[str, Any]) -> None:
     console = _console()
     for entry in document["variants"]:
         wrapped(console, f"[bold]{entry['package']}[/]  [dim](branch {entry['branch']})[/]")
-        rows = [
-            ("TorchVision", entry["torchvision"] or "not yet known"),
-            ("PyTorch", entry["pytorch"] or "unknown"),
+        product = entry.get("product", "torchvision")
+        rows = [("TorchVision", entry["torchvision"] or "not yet known")]
+        if product != "torchvision":
+            from tvselect.catalog.records import PRODUCT_LABELS
+
+            rows = [(PRODUCT_LABELS.get(product, product), entry["product_version"] or "unknown")]
+        if product != "pytorch":
+            rows.append(("PyTorch", entry["pytorch"] or "unknown"))
+        torch = entry.get("torch")
+        if torch is not None and product != "pytorch":
+            rows.append(("brings PyTorch", f"{torch['pname'] or 'unnamed'} (from {torch['origin']})"))
+        if entry.get("torch") is not None and entry["nixpkgs"] is None:
+            rows.append(("nixpkgs", "not pinned: the environment's own, so the versions are unknown"))
+        rows += [
             ("Python", entry["python"]),
             ("built for", " ".join(entry["platforms"])),
             ("CPU ISA", f"{entry['cpu_isa_label']} ({entry['cpu_arch']})"),
