@@ -265,3 +265,48 @@ def test_show_gives_the_product_and_the_pytorch_it_brings() -> None:
     assert json.dumps(entry["torch"]["cpu_flags"]) == json.dumps(
         ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mfma"]
     )
+
+
+# ---- fleets and the one-product command ---------------------------------------------------------
+
+
+def _fleet(tmp_path: Path) -> Path:
+    fleet = tmp_path / "fleet"
+    fleet.mkdir(parents=True)
+    for gpu in ("7.5", "8.6", "9.0"):
+        done = run("probe", "--json", "--gpu", gpu, "--cpuinfo", str(cpuinfo_path(ZEN4)))
+        (fleet / f"h{gpu}.json").write_text(done.stdout)
+    return fleet
+
+
+@pytest.mark.parametrize("cover", [False, True], ids=["plan", "cover"])
+def test_plan_takes_the_catalogs_and_a_product(tmp_path: Path, cover: bool) -> None:
+    catalogs = (
+        "--catalog",
+        str(folder("build-pytorch", "main")),
+        "--catalog",
+        str(folder("build-vllm", "main")),
+    )
+    extra = ("--cover",) if cover else ()
+    for product in ("vllm", "pytorch"):
+        done = run("plan", str(_fleet(tmp_path / product)), "--json", *catalogs, "--product", product, *extra)
+        assert done.code == 0, done.stderr
+        assert f"{product}-python313-cuda12_" in done.stdout
+        other = "pytorch-python313" if product == "vllm" else "vllm-python313"
+        assert other not in done.stdout
+
+
+def test_one_product_of_a_mixed_checkout_is_chosen_and_the_others_named() -> None:
+    """build-pytorch's main also holds two TorchVision and two TorchAudio recipes."""
+    done = run(
+        "--json",
+        "--gpu",
+        "7.5",
+        "--cpuinfo",
+        str(cpuinfo_path(IVYBRIDGE)),
+        "--catalog",
+        str(folder("build-pytorch", "main")),
+    )
+    assert done.code == 0, done.stderr
+    assert done.json()["product"] == "pytorch"  # type: ignore[index]
+    assert "also builds torchaudio (2), torchvision (2); chose among its pytorch packages" in done.stderr

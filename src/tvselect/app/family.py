@@ -89,17 +89,9 @@ def _check(request: FamilyRequest) -> None:
 
 def product_catalogs(catalog: Catalog, products: tuple[str, ...]) -> dict[str, Catalog]:
     """Each product's packages as a catalog of their own; BadInputError for a product none builds."""
-    found = {}
-    built = sorted({v.product for v in catalog.variants})
-    for product in products:
-        mine = tuple(v for v in catalog.variants if v.product == product)
-        if not mine:
-            raise BadInputError(
-                f"--product {product}: the catalog ({catalog.source}) builds no {product} package; "
-                f"it builds {', '.join(built)} (add its checkout with --catalog)"
-            )
-        found[product] = only(catalog, mine)
-    return found
+    from tvselect.app.inputs import for_product
+
+    return {product: for_product(catalog, product)[0] for product in products}
 
 
 def only(catalog: Catalog, variants: tuple[Variant, ...]) -> Catalog:

@@ -75,6 +75,14 @@ def plan_(
         str | None,
         typer.Option("--assign", metavar="FILE", help="With --cover/--max-builds: one JSON line per host."),
     ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product",
+            metavar="NAME",
+            help="Plan this product's packages: pytorch, torchvision, torchaudio or vllm (one a plan).",
+        ),
+    ] = None,
     no_color: NoColorOpt = False,
 ) -> int:
     """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
@@ -109,6 +117,7 @@ def plan_(
         available,
         org,
         missing,
+        product,
     )
     progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
     if cover or max_builds is not None or time_limit is not None or assign is not None:
