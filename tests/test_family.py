@@ -5,6 +5,7 @@ the real ones do not have (Python 3.11, imports leaving `.flox/pkgs`, disagreein
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 from pathlib import Path
 
@@ -284,3 +285,26 @@ def test_a_git_branch_reads_its_lib_files_from_the_same_tree(tmp_path: Path) -> 
     (build,) = read_builds([read_git(str(folder), "main", {})]).builds
     assert "-mavx512bw" in build.flags
     assert build.recipe.cpu_flags and build.recipe.cpu_flags[0].file == "main:.flox/pkgs/lib/cpu-isa.nix"
+
+
+def test_catalog_diff_shows_the_commits_the_recipes_were_read_from(tmp_path: Path) -> None:
+    folder = checkout_with(tmp_path, recipe())
+    git = ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    first = run("catalog", "import", str(folder), "--branch", "main", "-o", str(tmp_path / "a.json"))
+    assert first.code == 0, first.stderr
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    second = run("catalog", "import", str(folder), "--branch", "main", "-o", str(tmp_path / "b.json"))
+    assert second.code == 0, second.stderr
+    commits = [
+        subprocess.run(
+            [*git, "rev-parse", f"main~{n}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for n in (1, 0)
+    ]
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["branches"]["main"]["commit"] == commits[0]
+    done = run("catalog", "diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert f"  branch main: recipes of commit {commits[0][:12]} -> {commits[1][:12]}" in done.stdout

@@ -83,7 +83,8 @@ def import_catalog(
 
     imported = read_builds(sources, skip_bad=skip_bad)
     about = "Read from build-* recipes by tvselect catalog import: " + ", ".join(s.branch for s in sources)
-    document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about)
+    commits = {s.branch: s.commit for s in sources if s.commit is not None}
+    document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about, commits=commits)
     catalog = parse_document(document, "imported recipes")
     counts = tuple((b, sum(v.branch == b for v in catalog.variants)) for b in catalog.branches)
     return ImportResult(document, counts, imported.skipped, branch_notes(catalog))

@@ -31,12 +31,16 @@ class CatalogDiff(NamedTuple):
     """(branch, number of variants) of the branches only A has."""
     only_in_b: tuple[tuple[str, int], ...]
     """(branch, number of variants) of the branches only B has."""
+    commits: tuple[tuple[str, str, str], ...] = ()
+    """(branch, commit in A, commit in B) of the shared branches whose recipes' commits differ
+    ('unknown' where a catalog does not record it): how old each catalog is."""
 
 
 def _facts(variant: Variant, catalog: Catalog) -> dict[str, str]:
     """What a variant means, as comparable text: its ISA by the CPU features it needs, not its name."""
     isa = catalog.isas[variant.cpu_isa]
     return {
+        "product": variant.product,
         "gpu_arch": variant.gpu_arch or "none",
         "cpu_arch": isa.arch,
         "cpu_needs": " ".join(sorted(isa.needs)) or "none",
@@ -68,7 +72,13 @@ def diff_catalogs(a: Catalog, b: Catalog) -> CatalogDiff:
             if name not in other.branches
         )
 
+    commits = tuple(
+        (name, a.branches[name].commit or "unknown", b.branches[name].commit or "unknown")
+        for name in shared
+        if a.branches[name].commit != b.branches[name].commit
+    )
     return CatalogDiff(
+        commits=commits,
         added=tuple(new[k] for k in sorted(new.keys() - old.keys())),
         removed=tuple(old[k] for k in sorted(old.keys() - new.keys())),
         changed=tuple(sorted(changed)),
@@ -93,6 +103,7 @@ def diff_document(result: CatalogDiff, a: Catalog, b: Catalog) -> dict[str, Any]
             {"branch": c.branch, "package": c.package, "changes": {f: [x, y] for f, x, y in c.fields}}
             for c in result.changed
         ],
+        "commits": {name: [x, y] for name, x, y in result.commits},
         "branches_only_in_a": dict(result.only_in_a),
         "branches_only_in_b": dict(result.only_in_b),
     }
@@ -101,6 +112,8 @@ def diff_document(result: CatalogDiff, a: Catalog, b: Catalog) -> dict[str, Any]
 def diff_lines(result: CatalogDiff, a: Catalog, b: Catalog) -> list[str]:
     """The diff for a person: `+` added, `-` removed, `~` changed, one line each."""
     lines = [f"--- {a.source}", f"+++ {b.source}"]
+    for name, x, y in result.commits:
+        lines.append(f"  branch {name}: recipes of commit {x[:12]} -> {y[:12]}")
     for sign, variants, catalog in (("+", result.added, b), ("-", result.removed, a)):
         for v in variants:
             facts = _facts(v, catalog)

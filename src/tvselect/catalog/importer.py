@@ -222,7 +222,9 @@ def _variant(build: Build, isa: str, stated: Mapping[str, tuple[str, str]]) -> d
     }
 
 
-def _branches(variants: Sequence[dict[str, Any]], builds: Sequence[Build]) -> dict[str, Any]:
+def _branches(
+    variants: Sequence[dict[str, Any]], builds: Sequence[Build], commits: Mapping[str, str]
+) -> dict[str, Any]:
     branches: dict[str, Any] = {}
     for name in dict.fromkeys(v["branch"] for v in variants):
         mine = [v for v in variants if v["branch"] == name]
@@ -235,6 +237,8 @@ def _branches(variants: Sequence[dict[str, Any]], builds: Sequence[Build]) -> di
             "python": Counter(b.python for b in builds if b.branch == name).most_common(1)[0][0],
             "nixpkgs": _one(v["nixpkgs"] for v in mine),
         }
+        if name in commits:
+            branches[name]["commit"] = commits[name]
     return branches
 
 
@@ -244,6 +248,7 @@ def catalog_document(
     prefer: Sequence[str] = (),
     stated: Mapping[str, tuple[str, str]] | None = None,
     about: str = "",
+    commits: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The catalog document (schema 3) of these builds, in the format `--catalog` reads."""
     if not builds:
@@ -252,7 +257,7 @@ def catalog_document(
     names = _isa_names(builds, base["isas"])
     isas = _isas(builds, names, base["isas"])
     variants = [_variant(b, _isa_of(b, names), stated or {}) for b in builds]
-    branches = _branches(variants, builds)
+    branches = _branches(variants, builds, commits or {})
     unknown = [b for b in prefer if b not in branches]
     if unknown:
         raise BadInputError(f"--prefer {','.join(unknown)}: no such branch (read: {', '.join(branches)})")

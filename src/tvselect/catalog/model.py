@@ -177,6 +177,7 @@ class _Checker:
                 cudnn=self.field_(entry, "cudnn", where, str, null=True),
                 python=self.field_(entry, "python", where, str),
                 nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True),
+                commit=self.field_(entry, "commit", where, str, null=True) if "commit" in entry else None,
             )
         return result
 

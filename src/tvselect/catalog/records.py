@@ -53,6 +53,8 @@ class Branch(NamedTuple):
     """Python version of the builds."""
     nixpkgs: str | None
     """The nixpkgs pin, None where not known (or not the same for all its variants)."""
+    commit: str | None = None
+    """The commit of the recipes it was read from (a git branch); None where not recorded."""
 
 
 class TorchBuild(NamedTuple):

@@ -29,6 +29,8 @@ class RecipeFiles(NamedTuple):
     which recipes may import; not recipes themselves."""
     label: str = ""
     """How messages name the `.flox/pkgs` folder these come from."""
+    commit: str | None = None
+    """The commit they were read from (a branch of a git repository); None for a folder."""
 
     def importable(self) -> dict[str, bytes]:
         """Every file an import in a recipe may name, by its path under `.flox/pkgs/`."""
@@ -153,4 +155,11 @@ def read_git(repo: str, branch: str, env: Mapping[str, str]) -> RecipeFiles:
                 libs.append((under, data))  # read from the same tree as the recipes
             else:
                 files.append((f"{branch}:{path}", data))
-    return RecipeFiles(branch, tuple(files), tuple(libs), f"{branch}:{PKGS}")
+    return RecipeFiles(branch, tuple(files), tuple(libs), f"{branch}:{PKGS}", _commit(repo, branch, env))
+
+
+def _commit(repo: str, branch: str, env: Mapping[str, str]) -> str | None:
+    """The commit a branch names, recorded in the catalog so that `catalog diff` shows its age."""
+    out = _git(repo, ["rev-parse", "--verify", "--end-of-options", f"{branch}^{{commit}}"], env)
+    text = out.decode("ascii", "replace").strip()
+    return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None
