@@ -308,3 +308,11 @@ def test_catalog_diff_shows_the_commits_the_recipes_were_read_from(tmp_path: Pat
     assert saved["branches"]["main"]["commit"] == commits[0]
     done = run("catalog", "diff", str(tmp_path / "a.json"), str(tmp_path / "b.json"))
     assert f"  branch main: recipes of commit {commits[0][:12]} -> {commits[1][:12]}" in done.stdout
+
+
+def test_vllm_torch_pname_spelled_with_replace_strings_is_read() -> None:
+    for build in builds_of(branch("build-vllm", "main")).values():
+        said = pname_parts(build.package)
+        sm, isa = said["sm"], build.package.rsplit("-", 1)[-1]
+        assert build.torch is not None
+        assert build.torch.pname == f"pytorch-custom-cuda{said['cuda'].replace('.', '_')}-{sm}-{isa}"

@@ -271,6 +271,8 @@ def string(value: Value, depth: int = 0) -> tuple[str, int, str] | None:
     None when it is not a string this module can read without evaluating Nix.
     """
     found = resolve(value, depth)
+    if found is not None and found.node.type == "apply_expression":
+        return _replace_strings(found, depth + 1)
     if found is None or found.node.type not in ("string_expression", "indented_string_expression"):
         return None
     parts = []
@@ -288,6 +290,39 @@ def string(value: Value, depth: int = 0) -> tuple[str, int, str] | None:
         else:
             return None
     return "".join(parts), line(found.node), found.scope.file
+
+
+def _replace_strings(value: Value, depth: int) -> tuple[str, int, str] | None:
+    """`builtins.replaceStrings [ FROM... ] [ TO... ] S` of plain strings: the one builtin a recipe
+    uses to spell a name (`"9.0"` -> `"90"`), done as Nix does it; None for any other call."""
+    args: list[Node] = []
+    node = value.node
+    while node.type == "apply_expression" and len(args) < 3:
+        argument = node.child_by_field_name("argument")
+        function = node.child_by_field_name("function")
+        if argument is None or function is None:
+            return None
+        args.insert(0, argument)
+        node = function
+    if len(args) != 3 or dotted(node) != ["builtins", "replaceStrings"]:
+        return None
+    lists = [strings(Value(a, value.scope)) for a in args[:2]]
+    subject = string(Value(args[2], value.scope), depth + 1)
+    if lists[0] is None or lists[1] is None or subject is None or len(lists[0]) != len(lists[1]):
+        return None
+    pairs = [(a[0], b[0]) for a, b in zip(lists[0], lists[1], strict=True)]
+    if any(not old for old, _ in pairs):
+        return None  # an empty pattern matches between every character: not read
+    text, out, at = subject[0], [], 0
+    while at < len(text):
+        match = next(((old, new) for old, new in pairs if text.startswith(old, at)), None)
+        if match is None:
+            out.append(text[at])
+            at += 1
+        else:
+            out.append(match[1])
+            at += len(match[0])
+    return "".join(out), line(value.node), value.scope.file
 
 
 def strings(value: Value) -> tuple[tuple[str, int, str], ...] | None:
