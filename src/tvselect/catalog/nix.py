@@ -36,6 +36,7 @@ _NAMES = (
 _QUERY = (
     "(binding attrpath: (attrpath) @path expression: (_) @value "
     f"(#any-of? @path {' '.join(chr(34) + n + chr(34) for n in _NAMES)}))"
+    "\n(comment) @comment"
 )
 
 PRODUCTS = {
@@ -191,29 +192,40 @@ def parse_tree(data: bytes, file: str) -> Node:
     return root
 
 
-def bindings_named(root: Node) -> list[tuple[str, Node, Node]]:
-    """(name, binding value, binding) for every binding of a name the readers use, in file order."""
+def bindings_named(root: Node) -> tuple[list[tuple[str, Node, Node]], tuple[tuple[int, int], ...]]:
+    """(name, binding value, binding) for every binding of a name the readers use, in file order;
+    and the byte ranges of the comments (one pass over the tree for both)."""
     tools = _tools()
     found = []
+    comments = []
     for _, captures in tools.cursor_type(tools.query).matches(root):
+        if "comment" in captures:
+            comment = captures["comment"][0]
+            comments.append((comment.start_byte, comment.end_byte))
+            continue
         path, value = captures["path"][0], captures["value"][0]
         if path.parent is not None:
             found.append((_text(path), value, path.parent))
-    return found
+    return found, tuple(sorted(comments))
 
 
-def layout_free(node: Node) -> bytes:
+def layout_free(node: Node, comments: tuple[tuple[int, int], ...] | None = None) -> bytes:
     """The source of an expression without its comments and layout: equal for two expressions
     that differ only in those."""
-    tools = _tools()
-    start = node.start_byte
+    start, end = node.start_byte, node.end_byte
     data = bytes(node.text or b"")
-    cursor = tools.cursor_type(tools.comments)
-    cursor.set_byte_range(start, node.end_byte)
+    if comments is None:  # a node of another tree (an imported file): find its comments
+        tools = _tools()
+        cursor = tools.cursor_type(tools.comments)
+        cursor.set_byte_range(start, end)
+        found = cursor.captures(node).get("comment", [])
+        comments = tuple(sorted((c.start_byte, c.end_byte) for c in found))
     kept, at = [], 0
-    for comment in sorted(cursor.captures(node).get("comment", []), key=lambda c: c.start_byte):
-        kept.append(data[at : comment.start_byte - start])
-        at = max(at, comment.end_byte - start)
+    for first, last in comments:
+        if last <= start or first >= end:
+            continue
+        kept.append(data[at : first - start])
+        at = max(at, last - start)
     kept.append(data[at:])
     return b" ".join(b"".join(kept).split())
 

@@ -46,16 +46,19 @@ def _pin(url: str, at: int, found: dict[str, Any]) -> None:
         found["build_pytorch"] = revision
 
 
-def _collect(root: Node, top: ns.Scope) -> tuple[dict[str, list[tuple[Node, Node]]], dict[str, Any]]:
+def _collect(
+    root: Node, top: ns.Scope
+) -> tuple[dict[str, list[tuple[Node, Node]]], dict[str, Any], tuple[tuple[int, int], ...]]:
     named: dict[str, list[tuple[Node, Node]]] = {}
     pin: dict[str, Any] = {}
-    for name, value, binding in bindings_named(root):
+    found, comments = bindings_named(root)
+    for name, value, binding in found:
         named.setdefault(name, []).append((value, binding))
         if name == "url" and value.type == "string_expression":
             got = ns.string(ns.Value(value, top))
             if got is not None:
                 _pin(got[0], got[1], pin)
-    return named, pin
+    return named, pin, comments
 
 
 def _product(chain: Final, file: str) -> Located:
@@ -118,8 +121,8 @@ def read_recipe(
     """What the recipe whose tree is `root` binds; `files` are those an import may name."""
     libs = libs or ns.Libs(files, label or "lib", parse_tree, {} if parsed is None else parsed, [])
     top, body, let = top_of(root, file, libs)
-    named, pin = _collect(root, top)
-    found = Found(top, let, body, named, pin)
+    named, pin, comments = _collect(root, top)
+    found = Found(top, let, body, named, pin, comments)
     chain = final(body)
     product = _product(chain, file) if chain.package else None
     pname = string_member(chain.attrs, "pname", file, "pname")

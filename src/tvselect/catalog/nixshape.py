@@ -127,8 +127,9 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def normal(node: Node | None) -> str:
-    return "" if node is None else layout_free(node).decode("utf-8")
+def normal(node: Node | None, comments: tuple[tuple[int, int], ...] | None = None) -> str:
+    """An expression's source without comments and layout; `comments`: its tree's comment ranges."""
+    return "" if node is None else layout_free(node, comments).decode("utf-8")
 
 
 class Found(NamedTuple):
@@ -137,6 +138,8 @@ class Found(NamedTuple):
     body: ns.Value
     named: dict[str, list[tuple[Node, Node]]]
     pin: dict[str, Any]
+    comments: tuple[tuple[int, int], ...]
+    """The byte ranges of the recipe's comments."""
 
 
 def top_of(root: Node, file: str, libs: ns.Libs) -> tuple[ns.Scope, ns.Value, int | None]:

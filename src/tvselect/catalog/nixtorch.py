@@ -82,7 +82,7 @@ def torch_of(
     if got is None:
         return None
     origin, value = got
-    overlays = "".join(normal(v) for v, _ in found.named.get("overlays", []))
+    overlays = "".join(normal(v, found.comments) for v, _ in found.named.get("overlays", []))
     pin = found.pin.get("nixpkgs")
     pin_text = pin.value if pin else ""
     outside = _external(value, found.pin)
@@ -97,7 +97,7 @@ def torch_of(
         function = value.node.child_by_field_name("function")
         target = ns.text(function.child_by_field_name("argument") or function) if function else ""
         origin = target.removeprefix("./")
-        call_args = normal(argument)
+        call_args = normal(argument, found.comments)
     resolved = ns.resolve(value)
     if resolved is None:
         return TorchSource(origin, None, None, digest(origin, call_args, pin_text, overlays))
@@ -111,7 +111,8 @@ def torch_of(
     if gpu is not None:
         targets = read_list(gpu, found.top.file, "gpuTargets")
     lib_text = normal(resolved.node) if resolved.scope.file != found.top.file else ""
-    made = digest(origin, normal(value.node), lib_text, call_args, pin_text, overlays)
+    mine = found.comments if value.scope.file == found.top.file else None
+    made = digest(origin, normal(value.node, mine), lib_text, call_args, pin_text, overlays)
     return TorchSource(origin, pname.value if pname else None, targets, made)
 
 
