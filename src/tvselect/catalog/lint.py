@@ -66,7 +66,9 @@ def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> It
     if isa in shipped_needs and shipped_needs[isa] != build.needs:
         missing = sorted(shipped_needs[isa] - build.needs)
         extra = sorted(build.needs - shipped_needs[isa])
-        flags_line = recipe.cpu_flags[0].line if recipe.cpu_flags else line
+        flags = recipe.cpu_flags
+        # Flags read from an imported file (lib/cpu-isa.nix) are named at the recipe's pname.
+        flags_line = flags[0].line if flags and not flags[0].file else line
         what = "; ".join(
             part
             for part in (
