@@ -316,3 +316,67 @@ def test_vllm_torch_pname_spelled_with_replace_strings_is_read() -> None:
         sm, isa = said["sm"], build.package.rsplit("-", 1)[-1]
         assert build.torch is not None
         assert build.torch.pname == f"pytorch-custom-cuda{said['cuda'].replace('.', '_')}-{sm}-{isa}"
+
+
+CYCLES = [
+    ('variantName = "@NAME@";', 'variantName = builtins.replaceStrings [ variantName ] [ "x" ] variantName;'),
+    ('variantName = "@NAME@";', 'variantName = "${variantName}";'),
+    ('smCapability = "9.0";', "smCapability = smCapability;"),
+    ("cpuISA = (import @ISA@).avx512;", "cpuISA = cpuISA.avx512;"),
+]
+
+
+@pytest.mark.parametrize("old,new", CYCLES, ids=["replace-strings", "interpolation", "name", "select"])
+def test_names_that_refer_to_themselves_are_one_line_errors_or_unread(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    text = VLLM.replace(old, new)
+    assert text != VLLM
+    folder = checkout_with(
+        tmp_path, recipe().replace(old.replace("@NAME@", NAME).replace("@ISA@", "./lib/cpu-isa.nix"), new)
+    )
+    try:
+        read_builds([read_folder(str(folder))])
+    except RecipeError as exc:
+        assert str(exc).count("\n") == 0 and str(exc).startswith(str(folder))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode), st.integers(0, 2000), st.booleans())
+def test_property_any_bytes_in_a_recipe_or_its_lib_give_builds_or_one_line_errors(
+    noise: bytes, at: int, in_lib: bool
+) -> None:
+    recipe_bytes, lib = recipe().encode(), LIB_ISA.encode()
+    if in_lib:
+        lib = lib[: at % (len(lib) + 1)] + noise + lib[at % (len(lib) + 1) :]
+    else:
+        recipe_bytes = (
+            recipe_bytes[: at % (len(recipe_bytes) + 1)]
+            + noise
+            + recipe_bytes[at % (len(recipe_bytes) + 1) :]
+        )
+    from tvselect.catalog.sources import RecipeFiles
+
+    source = RecipeFiles(
+        "b",
+        ((f"p/{NAME}.nix", recipe_bytes),),
+        (("lib/cpu-isa.nix", lib), ("lib/custom-torch.nix", LIB_TORCH.encode())),
+        "p",
+    )
+    try:
+        read_builds([source])
+    except RecipeError as exc:
+        assert str(exc).startswith("p/") and "\n" not in str(exc)
+
+
+def test_a_deeply_parenthesised_package_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    deep = "(" * 3000 + "py.pkgs.vllm" + ")" * 3000
+    folder = checkout_with(tmp_path, recipe().replace("py.pkgs.vllm.overrideAttrs", f"{deep}.overrideAttrs"))
+    try:
+        read_builds([read_folder(str(folder))])
+    except RecipeError as exc:
+        assert "\n" not in str(exc)

@@ -306,7 +306,7 @@ def _replace_strings(value: Value, depth: int) -> tuple[str, int, str] | None:
         node = function
     if len(args) != 3 or dotted(node) != ["builtins", "replaceStrings"]:
         return None
-    lists = [strings(Value(a, value.scope)) for a in args[:2]]
+    lists = [strings(Value(a, value.scope), depth + 1) for a in args[:2]]
     subject = string(Value(args[2], value.scope), depth + 1)
     if lists[0] is None or lists[1] is None or subject is None or len(lists[0]) != len(lists[1]):
         return None
@@ -325,14 +325,14 @@ def _replace_strings(value: Value, depth: int) -> tuple[str, int, str] | None:
     return "".join(out), line(value.node), value.scope.file
 
 
-def strings(value: Value) -> tuple[tuple[str, int, str], ...] | None:
+def strings(value: Value, depth: int = 0) -> tuple[tuple[str, int, str], ...] | None:
     """The strings of a list expression; None when it is no list, or an element is no string."""
-    found = resolve(value)
+    found = resolve(value, depth)
     if found is None or found.node.type != "list_expression":
         return None
     items = []
     for element in named(found.node):
-        got = string(Value(element, found.scope))
+        got = string(Value(element, found.scope), depth + 1)
         if got is None:
             return None
         items.append(got)
@@ -340,15 +340,24 @@ def strings(value: Value) -> tuple[tuple[str, int, str], ...] | None:
 
 
 def dotted(node: Node) -> list[str]:
-    """`a.b.c` of a select expression over a variable (`nixpkgs_pinned.python3Packages.torch`)."""
-    if node.type == "variable_expression":
-        return [text(node)]
-    if node.type == "select_expression":
-        base = node.child_by_field_name("expression")
-        path = node.child_by_field_name("attrpath")
-        if base is not None and path is not None:
-            return [*dotted(base), *attr_names(path)]
-    if node.type == "parenthesized_expression":
-        inner = named(node)
-        return dotted(inner[0]) if inner else []
+    """`a.b.c` of a select expression over a variable (`nixpkgs_pinned.python3Packages.torch`);
+    [] for anything else, or for one nested deeper than MAX_DEPTH."""
+    tail: list[str] = []
+    current: Node | None = node
+    for _ in range(MAX_DEPTH):
+        if current is None:
+            return []
+        if current.type == "variable_expression":
+            return [text(current), *tail]
+        if current.type == "select_expression":
+            path = current.child_by_field_name("attrpath")
+            if path is None:
+                return []
+            tail = [*attr_names(path), *tail]
+            current = current.child_by_field_name("expression")
+        elif current.type == "parenthesized_expression":
+            inner = named(current)
+            current = inner[0] if inner else None
+        else:
+            return []
     return []
