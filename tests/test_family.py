@@ -380,3 +380,21 @@ def test_a_deeply_parenthesised_package_is_an_error_not_a_crash(tmp_path: Path) 
         read_builds([read_folder(str(folder))])
     except RecipeError as exc:
         assert "\n" not in str(exc)
+
+
+def test_vllm_armv9_is_chosen_only_where_the_cpu_has_bf16_and_i8mm() -> None:
+    from machines import machine, real_cpu
+
+    from tvselect.engine.decision import Options, select
+
+    catalog = catalog_of(branch("build-vllm", "main"))
+    v2 = real_cpu("linux-rhel9-neoverse_v2.txt")
+    chosen = select(machine(v2, "9.0"), catalog, Options()).variant
+    assert chosen is not None and chosen.package.endswith("-sm90-armv9")
+    without = (
+        v2._replace(features=v2.features - {"i8mm"})
+        if hasattr(v2, "_replace")
+        else replace(v2, features=v2.features - {"i8mm"})
+    )
+    fallback = select(machine(without, "9.0"), catalog, Options()).variant
+    assert fallback is not None and fallback.package.endswith("-sm90-armv8_2")
