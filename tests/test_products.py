@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,21 @@ def test_one_product_of_a_mixed_checkout_is_chosen_and_the_others_named() -> Non
     assert done.code == 0, done.stderr
     assert done.json()["product"] == "pytorch"  # type: ignore[index]
     assert "also builds torchaudio (2), torchvision (2); chose among its pytorch packages" in done.stderr
+
+
+def test_tvselect_catalog_is_a_path_list_as_repeated_catalog_is() -> None:
+    vision, audio = str(folder("build-torchvision", "pytorch-2.10")), str(folder("build-torchaudio", "main"))
+    products = ("--product", "torchvision", "--product", "torchaudio")
+    by_env = answer(*products, env={"TVSELECT_CATALOG": f"{vision}{os.pathsep}{audio}"})
+    by_option = answer("--catalog", vision, "--catalog", audio, *products)
+    assert by_env[0] == by_option[0] == 0
+    assert by_env[1]["packages"] == by_option[1]["packages"]
+
+
+def test_builtin_among_several_catalogs_names_the_shipped_one() -> None:
+    audio = str(folder("build-torchaudio", "main"))
+    code, doc, stderr = answer(
+        "--catalog", "builtin", "--catalog", audio, "--product", "torchvision", "--product", "torchaudio"
+    )
+    assert code == 0, stderr
+    assert doc["answers"]["torchvision"]["branch"] == "cuda-12_9"  # type: ignore[index]

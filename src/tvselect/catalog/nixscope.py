@@ -341,12 +341,13 @@ def strings(value: Value, depth: int = 0) -> tuple[tuple[str, int, str], ...] | 
 
 def dotted(node: Node) -> list[str]:
     """`a.b.c` of a select expression over a variable (`nixpkgs_pinned.python3Packages.torch`);
+    only the selected names over an expression of another kind (`(f x).overrideAttrs`);
     [] for anything else, or for one nested deeper than MAX_DEPTH."""
     tail: list[str] = []
     current: Node | None = node
     for _ in range(MAX_DEPTH):
         if current is None:
-            return []
+            return tail
         if current.type == "variable_expression":
             return [text(current), *tail]
         if current.type == "select_expression":
@@ -359,5 +360,5 @@ def dotted(node: Node) -> list[str]:
             inner = named(current)
             current = inner[0] if inner else None
         else:
-            return []
+            return tail  # `(EXPR).a.b`: the names selected from an expression of another kind
     return []
