@@ -394,3 +394,14 @@ def test_vllm_armv9_is_chosen_only_where_the_cpu_has_bf16_and_i8mm() -> None:
     without = v2._replace(features=v2.features - {"i8mm"})
     fallback = select(machine(without, "9.0"), catalog, Options()).variant
     assert fallback is not None and fallback.package.endswith("-sm90-armv8_2")
+
+
+def test_importing_checkouts_of_one_folder_name_names_them_by_repository(tmp_path: Path) -> None:
+    paths = [branch(repo, "main") for repo in FAMILY]
+    out = tmp_path / "family.json"
+    done = run("catalog", "import", *map(str, paths), "-o", str(out))
+    assert done.code == 0, done.stderr
+    counts = ", ".join(f"{p.parent.name}/main {len(list(p.glob('.flox/pkgs/*.nix')))}" for p in paths)
+    assert done.stderr.splitlines()[0] == f"tvselect: imported {counts} variants into {out}"
+    listed = run("list", "--json", "--catalog", str(out), "--product", "vllm").json()
+    assert isinstance(listed, list) and {v["branch"] for v in listed} == {"build-vllm/main"}

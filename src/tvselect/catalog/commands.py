@@ -53,7 +53,10 @@ def gather(
 
     if not specs:
         raise BadInputError("name at least one SOURCE: a checkout folder, or a git repository with --branch")
+    from tvselect.catalog.resolve import branch_names
+
     found = []
+    folders = []
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or os.path.exists(spec):
@@ -62,7 +65,9 @@ def gather(
             for branch in branches or git_branches(path, environ):
                 found.append(read_git(path, branch, environ))
         else:
-            found.append(read_folder(path, name or None))
+            folders.append((name, path))
+    # Two checkouts of the same folder name (build-pytorch/main, build-vllm/main) are PARENT/NAME.
+    found += [read_folder(p, n) for (_, p), n in zip(folders, branch_names(folders), strict=True)]
     names = [source.branch for source in found]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -30,7 +30,7 @@ def _folder(spec: str) -> tuple[str, str] | None:
     return (name, folder) if os.path.isdir(folder) else None
 
 
-def _branch_names(folders: Sequence[tuple[str, str]]) -> list[str | None]:
+def branch_names(folders: Sequence[tuple[str, str]]) -> list[str | None]:
     """The branch name of each folder: as given, else its folder's name, made `PARENT/NAME` where two
     folders share a name (`build-pytorch/main`, `build-torchaudio/main`)."""
     import os
@@ -52,7 +52,7 @@ def _read_folders(folders: Sequence[tuple[str, str]], label: str) -> Catalog:
     from tvselect.catalog.model import parse_document
     from tvselect.catalog.sources import read_folder
 
-    sources = [read_folder(f, n) for (_, f), n in zip(folders, _branch_names(folders), strict=True)]
+    sources = [read_folder(f, n) for (_, f), n in zip(folders, branch_names(folders), strict=True)]
     return parse_document(catalog_document(read_builds(sources).builds), label)
 
 
