@@ -118,10 +118,11 @@ def test_json_path_does_not_import_rich_or_other_paths_modules() -> None:
         "import sys\n"
         "from tvselect.cli.main import main\n"
         f"rc = main(['--json', '--gpu', 'none', '--cpuinfo', {str(cpuinfo_path(ZEN4))!r}])\n"
-        "heavy = ('rich', 'tvselect.verify', 'tvselect.render.human', 'tvselect.render.console', 'pynvml', 'cpuinfo', 'tree_sitter',\n"
+        "heavy = ('rich', 'tvselect.verify', 'tvselect.render.report_text', 'tvselect.render.console', 'pynvml', 'cpuinfo', 'tree_sitter',\n"
         "         'tree_sitter_nix', 'tvselect.catalog.nix', 'tvselect.catalog.importer', 'tvselect.cli.catalog_cmd',\n"
         "         'highspy', 'numpy', 'tvselect.fleet.cover')\n"
-        "loaded = sorted(m for m in sys.modules if m in heavy or m.startswith(('rich.', 'tree_sitter')))\n"
+        "loaded = sorted(m for m in sys.modules if m in heavy or m.startswith(('rich.', 'tree_sitter'))\n"
+        "                or (m.startswith('tvselect.render.') and m.endswith('_text')))\n"
         "print('RICH=' + ','.join(loaded), file=sys.stderr)\n"
         "sys.exit(rc)\n"
     )

@@ -195,11 +195,16 @@ def test_published_packages_cost_no_build(catalog: Catalog) -> None:
 def test_published_builds_are_marked_in_the_table(
     catalog: Catalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tvselect.render.cover import render_cover
+    import sys
+
+    from tvselect.app.cover import CoverResult
+    from tvselect.fleet.plan import plan_fleet
+    from tvselect.render.emit import emit
 
     fleet = _fleet((machine(SKYLAKE, "8.6"), 3), (machine(SKYLAKE, "8.0"), 1))
     sm86 = "torchvision-python313-cuda12_9-sm86-avx512"
-    render_cover(cover_fleet(fleet, catalog, Options(), published=lambda v: v.package == sm86), None)
+    cover = cover_fleet(fleet, catalog, Options(), published=lambda v: v.package == sm86)
+    emit(CoverResult(plan_fleet(fleet, catalog, Options()), cover, None), "text", sys.stdout)
     out = capsys.readouterr().out
     assert f"│ {sm86}" in out and "(published)" in out
     assert "1 build and 1 published package serve 4 hosts; 0 unserved." in out

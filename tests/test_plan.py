@@ -18,7 +18,8 @@ from tvselect.errors import BadInputError, ExitCode
 from tvselect.facts.document import to_document
 from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
 from tvselect.fleet.documents import Entry, expand_paths, read_entries
-from tvselect.fleet.plan import machine_kind, plan, plan_document
+from tvselect.fleet.plan import machine_kind, plan
+from tvselect.render.plan_json import document as plan_document
 from tvselect.render.progress import with_progress
 
 CPUINFO = CPUINFO_DIR

@@ -18,10 +18,12 @@ from cli_helpers import Run, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tvselect.app.published import TEMPLATES as PUBLISHED_TEMPLATES
 from tvselect.catalog.model import load_catalog
 from tvselect.engine.decision import NO_MATCH, Options, select
 from tvselect.engine.reasons import TEMPLATES
 from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
+from tvselect.verify.messages import TEMPLATES as VERIFY_TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog()
@@ -151,7 +153,8 @@ def test_branch_without_builds_of_the_needed_kind_names_it() -> None:
 
 def _user_texts() -> list[tuple[str, str]]:
     texts = [("README.md", (ROOT / "README.md").read_text())]
-    texts += [(f"template {code}", text) for code, text in TEMPLATES.items()]
+    for templates in (TEMPLATES, VERIFY_TEMPLATES, PUBLISHED_TEMPLATES):
+        texts += [(f"template {code}", text) for code, text in templates.items()]
     catalog = json.loads((ROOT / "data" / "variants.json").read_text())
     texts += [(f"branch {n}", json.dumps(b)) for n, b in catalog["branches"].items()]
     for command in ((), ("list",), ("show",), ("probe",), ("plan",), ("verify",)):

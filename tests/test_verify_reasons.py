@@ -11,10 +11,10 @@ import pytest
 
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
-from tvselect.engine.reasons import TEMPLATES
 from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
+from tvselect.render.verify_json import document as verify_document
 from tvselect.verify.checks import judge
-from tvselect.verify.document import verify_document
+from tvselect.verify.messages import TEMPLATES
 from tvselect.verify.observations import read_observations
 from tvselect.verify.run import PayloadFailure
 from tvselect.verify.verdict import VerifyResult

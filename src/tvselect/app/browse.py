@@ -1,4 +1,4 @@
-"""`tvselect list` and `tvselect show`: what the catalog holds, and whether one package runs here."""
+"""`tvselect probe`, `list` and `show`: the facts, what the catalog holds, and whether one package runs here."""
 
 from __future__ import annotations
 
@@ -11,6 +11,26 @@ from tvselect.errors import BadInputError
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog, Variant
     from tvselect.engine.decision import Decision
+    from tvselect.facts.model import Facts
+
+
+class Probed(NamedTuple):
+    """What `tvselect probe` found: the facts tvselect decides from."""
+
+    facts: Facts
+    """The machine's facts (probed, simulated from options, or read from a document)."""
+    catalog: Catalog
+    """The catalog, whose CPU features are the ones that matter."""
+    machine: MachineInputs
+    """Where the facts came from."""
+
+
+def probe(
+    catalog_path: str | None, machine: MachineInputs, environ: Mapping[str, str], stdin: TextIO
+) -> Probed:
+    """The facts of the machine the inputs describe (this one when none do)."""
+    catalog = load(catalog_path)
+    return Probed(facts_of(catalog, machine, environ, stdin), catalog, machine)
 
 
 class ListRequest(NamedTuple):

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog, Variant
     from tvselect.facts.model import GpuFacts
     from tvselect.fleet.documents import Entry
-    from tvselect.fleet.plan import InvalidDocument, Plan, Published
+    from tvselect.fleet.plan import InvalidDocument as InvalidDocument
+    from tvselect.fleet.plan import Plan, Published
 
 Progress = Callable[[Iterable["Entry"]], Iterator["Entry"]]
 
@@ -35,6 +36,19 @@ class PlanRequest(NamedTuple):
     """`--missing`: only the packages still to build are wanted."""
     product: str | None = None
     """`--product`: plan this product's packages (default: the catalog's only, or most built, product)."""
+
+
+class MissingPackages(NamedTuple):
+    """`tvselect plan --missing`: the packages still to build."""
+
+    names: tuple[str, ...]
+    """Planned and not published, most hosts first, each once."""
+
+
+def missing_packages(result: Plan) -> MissingPackages:
+    """The package names still to build (planned and not published), most hosts first, each once."""
+    names = [p.variant.package for p in result.packages if p.published is False]
+    return MissingPackages(tuple(dict.fromkeys(names)))
 
 
 def check_plan_request(request: PlanRequest) -> None:

@@ -10,9 +10,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
+from tvselect.engine.reasons import Reason, params_of
+
 if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog, Variant
-    from tvselect.engine.reasons import Reason
+
+TEMPLATES: dict[str, str] = {
+    "published-not-best": "{who} has not published {best} (the best for this machine); {action} {chosen}, the best it has published",
+    "published-none": "{who} has published none of the {count} variants that run here",
+    "published-none-asked": "{who} has published none of the {count} best variants that run here (tvselect asks flox about {count} at most; --available FILE can list them all)",
+}
+"""The reasons choosing among what an organisation has published gives."""
+
+
+class PublishedReason(Reason):
+    """A Reason whose code is one of TEMPLATES."""
+
+    __slots__ = ()
+
+    def templates(self) -> Mapping[str, str]:
+        return TEMPLATES
+
+
+def reason(code: str, **params: object) -> Reason:
+    """Make one of published's Reasons; parameters are turned into strings."""
+    return PublishedReason(code, params_of(params))
 
 
 class Source(NamedTuple):
@@ -125,8 +147,6 @@ def choose_published(
 
 def published_reasons(choice: PublishedChoice, installing: bool) -> tuple[Reason, ...]:
     """What the published set changed, as reasons: empty when the best is published."""
-    from tvselect.engine.reasons import reason
-
     if choice.chosen is None:
         code = "published-none" if choice.complete else "published-none-asked"
         return (reason(code, who=choice.who, count=len(choice.unpublished_better)),)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from tvselect.catalog.model import Catalog, Variant
 
@@ -36,7 +36,7 @@ class CatalogDiff(NamedTuple):
     ('unknown' where a catalog does not record it): how old each catalog is."""
 
 
-def _facts(variant: Variant, catalog: Catalog) -> dict[str, str]:
+def variant_facts(variant: Variant, catalog: Catalog) -> dict[str, str]:
     """What a variant means, as comparable text: its ISA by the CPU features it needs, not its name."""
     isa = catalog.isas[variant.cpu_isa]
     return {
@@ -60,7 +60,7 @@ def diff_catalogs(a: Catalog, b: Catalog) -> CatalogDiff:
     new = {(v.branch, v.package): v for v in b.variants if v.branch in shared}
     changed = []
     for key in old.keys() & new.keys():
-        before, after = _facts(old[key], a), _facts(new[key], b)
+        before, after = variant_facts(old[key], a), variant_facts(new[key], b)
         fields = tuple((f, before[f], after[f]) for f in before if before[f] != after[f])
         if fields:
             changed.append(Change(key[0], key[1], fields))
@@ -85,48 +85,3 @@ def diff_catalogs(a: Catalog, b: Catalog) -> CatalogDiff:
         only_in_a=count(a, b),
         only_in_b=count(b, a),
     )
-
-
-def diff_document(result: CatalogDiff, a: Catalog, b: Catalog) -> dict[str, Any]:
-    """The diff as JSON."""
-
-    def entry(variant: Variant, catalog: Catalog) -> dict[str, Any]:
-        return {"branch": variant.branch, "package": variant.package, **_facts(variant, catalog)}
-
-    return {
-        "schema_version": 1,
-        "a": a.source,
-        "b": b.source,
-        "added": [entry(v, b) for v in result.added],
-        "removed": [entry(v, a) for v in result.removed],
-        "changed": [
-            {"branch": c.branch, "package": c.package, "changes": {f: [x, y] for f, x, y in c.fields}}
-            for c in result.changed
-        ],
-        "commits": {name: [x, y] for name, x, y in result.commits},
-        "branches_only_in_a": dict(result.only_in_a),
-        "branches_only_in_b": dict(result.only_in_b),
-    }
-
-
-def diff_lines(result: CatalogDiff, a: Catalog, b: Catalog) -> list[str]:
-    """The diff for a person: `+` added, `-` removed, `~` changed, one line each."""
-    lines = [f"--- {a.source}", f"+++ {b.source}"]
-    for name, x, y in result.commits:
-        lines.append(f"  branch {name}: recipes of commit {x[:12]} -> {y[:12]}")
-    for sign, variants, catalog in (("+", result.added, b), ("-", result.removed, a)):
-        for v in variants:
-            facts = _facts(v, catalog)
-            lines.append(
-                f"{sign} {v.branch}: {v.package} (GPU {facts['gpu_arch']}, CPU {facts['cpu_needs']}, "
-                f"CUDA {facts['cuda']}, {facts['platforms']})"
-            )
-    for change in result.changed:
-        what = "; ".join(f"{f} {x} -> {y}" for f, x, y in change.fields)
-        lines.append(f"~ {change.branch}: {change.package}: {what}")
-    for label, branches in (("only in A", result.only_in_a), ("only in B", result.only_in_b)):
-        for name, n in branches:
-            lines.append(f"  branch {name} ({n} variants) is {label}; not compared")
-    if not (result.added or result.removed or result.changed):
-        lines.append("  no variant added, removed or changed on the branches both have")
-    return lines

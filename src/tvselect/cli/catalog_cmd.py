@@ -4,15 +4,13 @@ A typer sub-app; cli/main.py adds it only when `catalog` (or --help) is on the c
 """
 
 # No `from __future__ import annotations`: typer reads these signatures (see cli/main.py).
-import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from tvselect.cli.options import FormatOpt, output_format
+from tvselect.cli.output import say
 from tvselect.errors import ExitCode
-
-if TYPE_CHECKING:
-    from tvselect.catalog.commands import ImportResult
 
 catalog_app = typer.Typer(
     name="catalog",
@@ -63,12 +61,6 @@ VersionOfOpt = Annotated[
 ]
 
 
-def _json(document: object) -> None:
-    import json
-
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
-
-
 @catalog_app.command(name="import")
 def import_(
     sources: Sources,
@@ -87,37 +79,36 @@ def import_(
     """
     import os
 
-    from tvselect.app.recipes import ImportRequest, import_recipes
+    from tvselect.app.catalog import ImportRequest, import_recipes
+    from tvselect.render.emit import emit, emit_file
 
     request = ImportRequest(
-        tuple(sources), tuple(branch or ()), all_branches, prefer or "", tuple(version_of or ()), skip_bad
+        tuple(sources),
+        tuple(branch or ()),
+        all_branches,
+        prefer or "",
+        tuple(version_of or ()),
+        skip_bad,
+        output,
     )
     result = import_recipes(request, os.environ)
     for line in result.skipped:
-        print(f"tvselect: skipped {line}", file=sys.stderr)
-    _write_catalog(result, output)
+        say(f"skipped {line}")
+    if output is None:
+        emit(result, "json")
+    else:
+        emit_file(result, output)
+    counts = ", ".join(f"{name} {n}" for name, n in result.counts)
+    say(f"imported {counts} variants" + (f" into {output}" if output else ""))
+    for note in result.notes:
+        say(note)
     return ExitCode.OK
 
 
-def _write_catalog(result: "ImportResult", output: str | None) -> None:
-    """The imported catalog on stdout or into `output`, then its counts on stderr."""
-    import json
-
-    from tvselect.catalog.commands import write_atomically
-
-    text = json.dumps(result.document, indent=2) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        write_atomically(output, text)
-    counts = ", ".join(f"{name} {n}" for name, n in result.counts)
-    print(f"tvselect: imported {counts} variants" + (f" into {output}" if output else ""), file=sys.stderr)
-    for note in result.notes:
-        print(f"tvselect: {note}", file=sys.stderr)
-
-
 @catalog_app.command()
-def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches = False) -> int:
+def lint(
+    sources: Sources, branch: GitBranch = None, all_branches: AllBranches = False, format_: FormatOpt = None
+) -> int:
     """Find what in the recipes cannot work or contradicts itself; exit status 1 when anything is found.
 
     \b
@@ -126,12 +117,14 @@ def lint(sources: Sources, branch: GitBranch = None, all_branches: AllBranches =
     """
     import os
 
-    from tvselect.catalog.commands import gather, lint_sources
+    from tvselect.app.catalog import lint_recipes
+    from tvselect.render.emit import emit
 
-    found = lint_sources(gather(sources, branch or (), all_branches, os.environ))
-    for line in found:
-        print(line)
-    print(f"tvselect: {len(found)} finding{'' if len(found) == 1 else 's'}", file=sys.stderr)
+    fmt = output_format(False, format_)
+    result = lint_recipes(sources, branch or (), all_branches, os.environ)
+    emit(result, fmt)
+    found = result.findings
+    say(f"{len(found)} finding{'' if len(found) == 1 else 's'}")
     return 1 if found else ExitCode.OK
 
 
@@ -144,6 +137,7 @@ def diff(
         str, typer.Argument(metavar="B", help="A catalog file, a checkout folder ([NAME=]DIR), or 'builtin'.")
     ],
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    format_: FormatOpt = None,
 ) -> int:
     """Variants added, removed and changed from catalog A to catalog B, on the branches both have.
 
@@ -151,13 +145,9 @@ def diff(
     Example:
       tvselect catalog diff builtin main=./build-torchvision
     """
-    from tvselect.catalog.commands import open_two
-    from tvselect.catalog.diff import diff_catalogs, diff_document, diff_lines
+    from tvselect.app.catalog import diff_catalogs
+    from tvselect.render.emit import emit
 
-    first, second = open_two(a, b)
-    result = diff_catalogs(first, second)
-    if json_:
-        _json(diff_document(result, first, second))
-    else:
-        print("\n".join(diff_lines(result, first, second)))
+    fmt = output_format(json_, format_)
+    emit(diff_catalogs(a, b), fmt)
     return ExitCode.OK

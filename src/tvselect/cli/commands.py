@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: typer reads these signatures on every run,
 # and string annotations cost it a compile and eval each (measured: ~1.5 ms a run).
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -13,20 +13,18 @@ from tvselect.cli.options import (
     CpuinfoOpt,
     DriverOpt,
     FactsOpt,
+    FormatOpt,
     GpuOpt,
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
     catalog_arg,
     machine_inputs,
+    output_format,
 )
-from tvselect.cli.output import print_json, warn
+from tvselect.cli.output import warn
 from tvselect.cli.root import app
 from tvselect.errors import ExitCode
-
-if TYPE_CHECKING:
-    from tvselect.app.browse import Listing
-    from tvselect.verify.verdict import VerifyResult
 
 ListBranchOpt = Annotated[
     str | None,
@@ -67,6 +65,7 @@ VerifyTimeoutOpt = Annotated[
 @app.command()
 def probe(
     json_: JsonOpt = False,
+    format_: FormatOpt = None,
     catalog_path: CatalogOpt = None,
     cpuinfo: CpuinfoOpt = None,
     gpu: GpuOpt = None,
@@ -83,21 +82,16 @@ def probe(
     """
     import os
 
-    from tvselect.app.inputs import facts_of, input_warnings, load
+    from tvselect.app.browse import probe as run_probe
+    from tvselect.app.inputs import input_warnings
+    from tvselect.render.emit import emit
 
-    catalog = load(catalog_arg(catalog_path))
+    fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
-    facts = facts_of(catalog, machine, os.environ, sys.stdin)
-    for warning in input_warnings(machine, facts):
+    probed = run_probe(catalog_arg(catalog_path), machine, os.environ, sys.stdin)
+    for warning in input_warnings(machine, probed.facts):
         warn(warning)
-    if json_:
-        from tvselect.facts.document import to_document
-
-        print_json(to_document(facts))
-    else:
-        from tvselect.render.human import render_facts
-
-        render_facts(facts, catalog, machine)
+    emit(probed, fmt)
     return ExitCode.OK
 
 
@@ -109,6 +103,7 @@ def list_(
     cpu_only: ListCpuOnlyOpt = False,
     product: ProductOpt = None,
     json_: ListJsonOpt = False,
+    format_: FormatOpt = None,
     catalog_path: CatalogOpt = None,
     no_color: NoColorOpt = False,
 ) -> int:
@@ -120,28 +115,18 @@ def list_(
       tvselect list --cpu-only --json | jq -r '.[].package'
     """
     from tvselect.app.browse import ListRequest, list_variants
+    from tvselect.render.emit import emit
 
-    listing = list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path), product))
-    _print_listing(listing, json_)
+    fmt = output_format(json_, format_)
+    emit(list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path), product)), fmt)
     return ExitCode.OK
-
-
-def _print_listing(listing: "Listing", json_: bool) -> None:
-    """The listed variants on stdout: a JSON array, or the human table."""
-    if json_:
-        from tvselect.render.document import variant_summary
-
-        print_json([variant_summary(v, listing.catalog) for v in listing.variants])
-    else:
-        from tvselect.render.human import render_variants
-
-        render_variants(list(listing.variants), listing.catalog)
 
 
 @app.command()
 def show(
     package: Annotated[str, typer.Argument(metavar="PACKAGE", help="A package name from 'tvselect list'.")],
     json_: JsonOpt = False,
+    format_: FormatOpt = None,
     catalog_path: CatalogOpt = None,
     cpuinfo: CpuinfoOpt = None,
     gpu: GpuOpt = None,
@@ -159,19 +144,14 @@ def show(
 
     from tvselect.app.browse import show_package
     from tvselect.app.inputs import input_warnings
-    from tvselect.render.show import package_document
+    from tvselect.render.emit import emit
 
+    fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
     view = show_package(package, machine, catalog_arg(catalog_path), os.environ, sys.stdin)
     for warning in input_warnings(machine, view.decision.facts):
         warn(warning)
-    document = package_document(view.variants, view.catalog, view.decision)
-    if json_:
-        print_json(document)
-    else:
-        from tvselect.render.human import render_show
-
-        render_show(document)
+    emit(view, fmt)
     return ExitCode.OK
 
 
@@ -179,6 +159,7 @@ def show(
 def verify(
     python: PythonOpt = None,
     json_: JsonOpt = False,
+    format_: FormatOpt = None,
     timeout: VerifyTimeoutOpt = 120.0,
     workload: WorkloadOpt = "general",
     branch: BranchOpt = "auto",
@@ -200,7 +181,9 @@ def verify(
     from tvselect.app.inputs import Choice
     from tvselect.app.verify import VerifyRequest
     from tvselect.app.verify import verify as run_verify
+    from tvselect.render.emit import emit
 
+    fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
     request = VerifyRequest(
         sys.executable if python is None else python,
@@ -210,17 +193,5 @@ def verify(
         catalog_arg(catalog_path),
     )
     result = run_verify(request, os.environ, sys.stdin)
-    _print_verification(result, json_)
+    emit(result, fmt)
     return ExitCode.OK if result.ok else ExitCode.VERIFY_FAILED
-
-
-def _print_verification(result: "VerifyResult", json_: bool) -> None:
-    """The checks' outcome on stdout: the JSON document, or the human lines."""
-    if json_:
-        from tvselect.verify.document import verify_document
-
-        print_json(verify_document(result))
-    else:
-        from tvselect.render.human import render_verify
-
-        render_verify(result)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tvselect import __version__
+from tvselect.render.emit import FORMATS
 
 if TYPE_CHECKING:
     from tvselect.app.inputs import MachineInputs
@@ -40,6 +41,35 @@ CpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Choose among CPU-o
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout, and nothing else there.")
 ]
+
+
+def _check_format(value: str | None) -> str | None:
+    if value is not None and value not in FORMATS:
+        raise typer.BadParameter(f"{value!r}: choose from {', '.join(FORMATS)}")
+    return value
+
+
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="|".join(FORMATS),
+        help=f"Print in this format ({FORMATS[0]} by default); --json is --format json.",
+        callback=_check_format,
+        show_default=False,
+    ),
+]
+
+
+def output_format(json_: bool, format_: str | None) -> str:
+    """The format --json and --format ask for; BadParameter when they disagree."""
+    if format_ is None:
+        return "json" if json_ else FORMATS[0]
+    if json_ and format_ != "json":
+        raise typer.BadParameter(f"--json and --format {format_} disagree; give one")
+    return format_
+
+
 CatalogOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -1,35 +1,5 @@
-"""What the command line writes itself: one-line diagnostics on stderr, JSON documents on stdout."""
+"""What the command line says on stderr: its diagnostics, written by render.diagnostics."""
 
-from __future__ import annotations
+from tvselect.render.diagnostics import say, say_error, warn
 
-import contextlib
-import sys
-
-from tvselect.errors import TvselectError
-
-
-def say(line: str) -> None:
-    """One line on standard error, cleaned of terminal escapes; a stderr that fails is not fatal."""
-    from tvselect.base.safe_text import safe_line
-
-    with contextlib.suppress(OSError, ValueError):
-        print(f"tvselect: {safe_line(line)}", file=sys.stderr)
-
-
-def warn(message: str) -> None:
-    """One warning line on standard error."""
-    say(f"warning: {message}")
-
-
-def say_error(exc: TvselectError) -> None:
-    """The one line for a TvselectError (none for a reader that went away)."""
-    if str(exc):
-        say(f"error: {exc}")
-
-
-def print_json(document: object) -> None:
-    """Write one JSON document to stdout."""
-    import json
-
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
-    sys.stdout.flush()
+__all__ = ["say", "say_error", "warn"]

@@ -12,19 +12,20 @@ from tvselect.cli.options import (
     BranchOpt,
     CatalogOpt,
     CpuOnlyOpt,
+    FormatOpt,
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
     catalog_arg,
+    output_format,
 )
-from tvselect.cli.output import print_json, warn
+from tvselect.cli.output import warn
 from tvselect.cli.root import app
 from tvselect.errors import ExitCode
 
 if TYPE_CHECKING:
     from tvselect.app.cover import CoverRequest
-    from tvselect.app.plan import Progress
-    from tvselect.fleet.plan import InvalidDocument, Plan
+    from tvselect.app.plan import InvalidDocument, Progress
 
 
 @app.command(name="plan")
@@ -41,6 +42,7 @@ def plan_(
     branch: BranchOpt = "auto",
     cpu_only: CpuOnlyOpt = False,
     json_: JsonOpt = False,
+    format_: FormatOpt = None,
     catalog_path: CatalogOpt = None,
     available: AvailableOpt = None,
     org: Annotated[
@@ -106,10 +108,11 @@ def plan_(
     from tvselect.app.plan import PlanRequest, plan_fleet
     from tvselect.render.progress import with_progress
 
-    if missing and json_:
+    fmt = output_format(json_, format_)
+    if missing and fmt != "text":
         from tvselect.errors import BadInputError
 
-        raise BadInputError("--missing prints plain names; leave out --json")
+        raise BadInputError(f"--missing prints plain names; leave out {'--json' if json_ else '--format'}")
     request = PlanRequest(
         tuple(paths or ()),
         Choice(workload, branch, cpu_only),
@@ -119,14 +122,21 @@ def plan_(
         missing,
         product,
     )
-    progress = partial(with_progress, enabled=not json_ and sys.stderr.isatty(), label="reading facts")
+    progress = partial(with_progress, enabled=fmt == "text" and sys.stderr.isatty(), label="reading facts")
     if cover or max_builds is not None or time_limit is not None or assign is not None:
         from tvselect.app.cover import CoverRequest, cover_request
 
         wanted = cover_request(cover, CoverRequest(request, max_builds, time_limit, assign))
-        return _plan_cover(wanted, progress, json_)
+        return _plan_cover(wanted, progress, fmt)
+    from tvselect.render.emit import emit
+
     result = plan_fleet(request, sys.stdin, progress, _skipped, os.environ, warn)
-    _print_plan(result, missing, json_)
+    if missing:
+        from tvselect.app.plan import missing_packages
+
+        emit(missing_packages(result), fmt)
+    else:
+        emit(result, fmt)
     return ExitCode.NO_MATCH if result.totals.unserved else ExitCode.OK
 
 
@@ -135,34 +145,10 @@ def _skipped(bad: "InvalidDocument") -> None:
     warn(f"{bad.source}:{bad.line}: skipped: {bad.error}")
 
 
-def _print_plan(result: "Plan", missing: bool, json_: bool) -> None:
-    """The plan on stdout: the packages still to build (--missing), the JSON document, or the human text."""
-    if missing:
-        from tvselect.fleet.plan import missing_packages
-
-        names = missing_packages(result)
-        sys.stdout.write("".join(name + "\n" for name in names))
-    elif json_:
-        from tvselect.fleet.plan import plan_document
-
-        print_json(plan_document(result))
-    else:
-        from tvselect.render.plan import render_plan
-
-        render_plan(result)
-
-
-def _plan_cover(request: "CoverRequest", progress: "Progress", json_: bool) -> int:
+def _plan_cover(request: "CoverRequest", progress: "Progress", fmt: str) -> int:
     from tvselect.app.cover import cover_fleet_plan
+    from tvselect.render.emit import emit
 
     result = cover_fleet_plan(request, sys.stdin, progress, _skipped)
-    if json_:
-        from tvselect.fleet.coverage import cover_document
-        from tvselect.fleet.plan import plan_document
-
-        print_json({**plan_document(result.plan), "cover": cover_document(result.cover)})
-    else:
-        from tvselect.render.cover import render_cover
-
-        render_cover(result.cover, result.assigned)
+    emit(result, fmt)
     return ExitCode.NO_MATCH if result.cover.totals.unserved else ExitCode.OK

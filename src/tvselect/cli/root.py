@@ -16,15 +16,17 @@ from tvselect.cli.options import (
     DebugOpt,
     DriverOpt,
     FactsOpt,
+    FormatOpt,
     GpuOpt,
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
     catalog_arg,
     machine_inputs,
+    output_format,
     version_callback,
 )
-from tvselect.cli.output import print_json, say, warn
+from tvselect.cli.output import say, warn
 
 if TYPE_CHECKING:
     from tvselect.app.choose import ChooseRequest, Report
@@ -77,6 +79,7 @@ def choose(
         bool, typer.Option("--explain", help="Show every candidate and why it lost or cannot run.")
     ] = False,
     json_: JsonOpt = False,
+    format_: FormatOpt = None,
     install: Annotated[
         bool, typer.Option("--install", help="Run 'flox install ORG/PACKAGE' for the choice.")
     ] = False,
@@ -162,8 +165,11 @@ def choose(
     if ctx.invoked_subcommand is not None:
         _refuse_main_options(ctx, ctx.invoked_subcommand)
         return 0
+    fmt = output_format(json_, format_)
     if quiet and (json_ or explain):
         raise typer.BadParameter("--quiet prints only the package name; leave out --json and --explain")
+    if quiet and format_ is not None:
+        raise typer.BadParameter("--quiet prints only the package name; leave out --format")
     import os
 
     from tvselect.app.choose import ChooseRequest
@@ -186,17 +192,23 @@ def choose(
         available=available,
     )
     if product:
-        return _choose_products(request, tuple(product), allow_two_torch, quiet, json_)
+        return _choose_products(request, tuple(product), allow_two_torch, quiet, fmt)
     if allow_two_torch:
         raise typer.BadParameter("--allow-two-torch goes with --product")
     report = run_choose(request, os.environ, sys.stdin)
     _diagnose(report)
-    _print_report(report, quiet, json_)
+    if quiet:
+        if report.variant is not None:
+            print(report.variant.package)
+    else:
+        from tvselect.render.emit import emit
+
+        emit(report, fmt)
     return report.exit_code
 
 
 def _choose_products(
-    request: "ChooseRequest", products: tuple[str, ...], allow_two_torch: bool, quiet: bool, json_: bool
+    request: "ChooseRequest", products: tuple[str, ...], allow_two_torch: bool, quiet: bool, fmt: str
 ) -> int:
     """`--product`: one package per product; warnings on stderr, the answer on stdout."""
     import os
@@ -212,15 +224,10 @@ def _choose_products(
         for variant in report.variants:
             if variant is not None:
                 print(variant.package)
-    elif json_:
-        from tvselect.render.family_json import document
-
-        print_json(document(report))
     else:
-        from tvselect.render.console import make_console
-        from tvselect.render.family_text import render
+        from tvselect.render.emit import emit
 
-        render(report, make_console())
+        emit(report, fmt)
     return report.exit_code
 
 
@@ -232,21 +239,6 @@ def _diagnose(report: "Report") -> None:
         say(f"error: {report.install_result.error}")
     if report.nfd_note is not None:
         say(report.nfd_note)
-
-
-def _print_report(report: "Report", quiet: bool, json_: bool) -> None:
-    """The report on stdout: the package name alone (--quiet), the JSON document, or the human text."""
-    if quiet:
-        if report.variant is not None:
-            print(report.variant.package)
-    elif json_:
-        from tvselect.render.document import report_document
-
-        print_json(report_document(report))
-    else:
-        from tvselect.render.human import render_report
-
-        render_report(report)
 
 
 def _refuse_main_options(ctx: typer.Context, name: str) -> None:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision, Options, runnable_ranked, select
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
 from tvselect.fleet.lines import Entry, machine_kind
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,55 +245,8 @@ def _totals(packages: list[PackageHosts], hosts: int, invalid: int, kinds: int, 
     )
 
 
-def missing_packages(result: Plan) -> tuple[str, ...]:
-    """The package names still to build (planned and not published), most hosts first, each once."""
-    names = [p.variant.package for p in result.packages if p.published is False]
-    return tuple(dict.fromkeys(names))
-
-
 def _answer(decision: Decision) -> Variant | tuple[str, ...]:
     if decision.variant is not None:
         return decision.variant
     text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
     return (text, *(r.code for r in decision.reasons))
-
-
-def plan_document(result: Plan) -> dict[str, Any]:
-    """The JSON object `tvselect plan --json` prints (schema version 1)."""
-    options = result.options
-    totals = result.totals
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "workload": options.workload,
-        "requested_branch": options.branch,
-        "cpu_only": options.cpu_only,
-        "packages": [
-            {
-                "package": p.variant.package,
-                "branch": p.variant.branch,
-                "gpu_arch": p.variant.gpu_arch,
-                "cpu_isa": p.variant.cpu_isa,
-                "hosts": list(p.hosts),
-                "count": len(p.hosts),
-                "published": p.published,
-                "not_at_best": p.not_at_best,
-            }
-            for p in result.packages
-        ],
-        "unserved": [
-            {"reason": u.reason, "codes": list(u.codes), "hosts": list(u.hosts), "count": len(u.hosts)}
-            for u in result.unserved
-        ],
-        "invalid": [{"source": i.source, "line": i.line, "error": i.error} for i in result.invalid],
-        "totals": {
-            "hosts": totals.hosts,
-            "served": totals.served,
-            "unserved": totals.unserved,
-            "invalid": totals.invalid,
-            "packages": totals.packages,
-            "kinds": totals.kinds,
-            "served_published": totals.served_published,
-            "served_not_best": totals.served_not_best,
-            "missing": totals.missing,
-        },
-    }

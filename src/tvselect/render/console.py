@@ -13,6 +13,8 @@ from tvselect.base.safe_text import safe_text
 from tvselect.render.safe_console import SafeConsole
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rich.table import Table
 
 PIPED_WIDTH = 200
@@ -29,9 +31,10 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun if count == 1 else noun + 's'}"
 
 
-def make_console(stderr: bool = False) -> Console:
-    """A console honouring COLUMNS and NO_COLOR; NO_COLOR drops bold and dim as well as colours."""
-    stream = sys.stderr if stderr else sys.stdout
+def make_console(stderr: bool = False, file: TextIO | None = None) -> Console:
+    """A console on `file` (default: stdout, or stderr) honouring COLUMNS and NO_COLOR; NO_COLOR
+    drops bold and dim as well as colours."""
+    stream = file if file is not None else sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
     return SafeConsole(
         highlight=False,
@@ -40,6 +43,7 @@ def make_console(stderr: bool = False) -> Console:
         soft_wrap=False,
         width=width,
         stderr=stderr,
+        file=file,
         color_system=None if plain() else "auto",
     )
 

@@ -30,7 +30,7 @@ def _two_torch(report: FamilyReport) -> dict[str, Any] | None:
 
 def document(report: FamilyReport) -> dict[str, Any]:
     """The answer for each product (each the one-product document), then what the set brings."""
-    from tvselect.render.document import report_document
+    from tvselect.render.report_json import document as report_document
 
     answers = {}
     for product, answer in zip(report.products, report.answers, strict=True):

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 
 from tvselect.app.family import FamilyReport
 from tvselect.catalog.records import PRODUCT_LABELS
-from tvselect.render.console import wrapped
+from tvselect.render.console import make_console, wrapped
+from tvselect.render.machine_text import machine_lines, machine_title
+from tvselect.render.report_text import _versions
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
-def render(report: FamilyReport, console: Console) -> None:
+def render(report: FamilyReport, stream: TextIO) -> None:
     """The machine, each product's package and why, the PyTorch the set brings, the install."""
-    from tvselect.render.human import _machine_lines, _versions, machine_title
-
+    console = make_console(file=stream)
     first = report.answers[0]
     console.print(f"[bold]{escape(machine_title(first.machine))}[/]")
-    for line in _machine_lines(first.decision.facts, first.catalog):
+    for line in machine_lines(first.decision.facts, first.catalog):
         wrapped(console, line, indent=2, hang=7)
     console.print()
     wrapped(console, f"[bold]Python {escape(report.python)}[/] for every package")

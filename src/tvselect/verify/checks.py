@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision
-from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import cpu_arch_rule
 from tvselect.facts.model import Facts, Gpu
 from tvselect.verify.machine import arch_checks, cpu_checks, driver_check
+from tvselect.verify.messages import Reason, reason
 from tvselect.verify.observations import RawObservations, SmokeObservation, parse_arch, release
 from tvselect.verify.run import PayloadFailure
 from tvselect.verify.verdict import ERROR, WARNING, Check, VariantMatch, VerifyResult

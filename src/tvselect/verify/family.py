@@ -3,7 +3,7 @@ import when they are installed, and exactly one torch package is on the path."""
 
 from __future__ import annotations
 
-from tvselect.engine.reasons import reason
+from tvselect.verify.messages import reason
 from tvselect.verify.observations import RawObservations
 from tvselect.verify.verdict import ERROR, Check
 

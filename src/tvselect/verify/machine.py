@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 from tvselect.base.capability import Capability, format_capability, parse_version
 from tvselect.catalog.model import Catalog
-from tvselect.engine.reasons import Reason, reason
 from tvselect.engine.rules import ISA_RULES, cubin_runs_on
 from tvselect.facts.model import CpuFacts, Facts, Gpu
+from tvselect.verify.messages import Reason, reason
 from tvselect.verify.observations import ArchEntry, RawObservations, parse_arch, release
 from tvselect.verify.verdict import ERROR, WARNING, Check
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tvselect.catalog.model import Variant
-from tvselect.engine.reasons import Reason
 from tvselect.facts.model import Facts
+from tvselect.verify.messages import Reason
 from tvselect.verify.observations import RawObservations
 from tvselect.verify.run import PayloadFailure
 

@@ -1,6 +1,8 @@
-"""A fleet plan, for a person, with rich. Imported only on the path that prints for a person."""
+"""`tvselect plan` as text, with rich (the JSON is render.plan_json)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -8,6 +10,11 @@ from rich.table import Table
 
 from tvselect.fleet.plan import Plan
 from tvselect.render.console import fits, make_console, plural, wrapped
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from tvselect.app.plan import MissingPackages
 
 HOSTS_SHOWN = 3
 
@@ -19,9 +26,9 @@ def hosts_text(hosts: tuple[str, ...], shown_at_most: int = HOSTS_SHOWN) -> str:
     return escape(shown + (f", … ({more} more)" if more > 0 else ""))
 
 
-def render_plan(result: Plan) -> None:
+def render(result: Plan, stream: TextIO) -> None:
     """The plan: packages to build, hosts no variant serves, and the totals."""
-    console = make_console()
+    console = make_console(file=stream)
     if result.packages:
         _render_packages(console, result)
     else:
@@ -84,3 +91,8 @@ def _totals_lines(result: Plan) -> list[str]:
         documents = plural(totals.invalid, "document")
         lines[-1] += f"; [yellow]{documents} could not be read[/] (listed on stderr)"
     return lines
+
+
+def missing(result: MissingPackages, stream: TextIO) -> None:
+    """`plan --missing`: the packages still to build, one a line."""
+    stream.write("".join(name + "\n" for name in result.names))

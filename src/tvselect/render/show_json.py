@@ -1,16 +1,19 @@
-"""`tvselect show`: everything the catalog knows about one package, and its verdict here."""
+"""`tvselect show` as JSON: everything the catalog knows about one package, and its verdict here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tvselect.base.capability import format_capability
-from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import CHOSEN, RUNS, Decision
+from tvselect.engine.decision import CHOSEN, RUNS
+
+if TYPE_CHECKING:
+    from tvselect.app.browse import PackageView
 
 
-def package_document(variants: tuple[Variant, ...], catalog: Catalog, decision: Decision) -> dict[str, Any]:
+def document(view: PackageView) -> dict[str, Any]:
     """One entry per branch that builds the package, with whether it would run on the decided machine."""
+    variants, catalog, decision = view.variants, view.catalog, view.decision
     verdicts = {(v.variant.branch, v.variant.package): v for v in decision.verdicts}
     entries = []
     for variant in variants:

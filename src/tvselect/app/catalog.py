@@ -1,14 +1,18 @@
 """The use cases behind `tvselect catalog import|lint|diff`: each checks every input first,
-then acts once, and returns a frozen result for the command line to show.
+then acts once, and returns a frozen result for render/ to show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tvselect.catalog.sources import RecipeFiles
 from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog.diff import CatalogDiff
+    from tvselect.catalog.model import Catalog
+    from tvselect.catalog.sources import RecipeFiles
 
 MAX_EXISTING_BYTES = 64 * 1024 * 1024
 
@@ -23,7 +27,36 @@ class ImportResult(NamedTuple):
     skipped: tuple[str, ...]
     """One line per recipe left out (with skip_bad)."""
     notes: tuple[str, ...] = ()
-    """One line per branch: its products, and which versions are unknown and why."""
+    """One line per branch whose recipes pin no nixpkgs: their versions are unknown."""
+
+
+class ImportRequest(NamedTuple):
+    """What `tvselect catalog import` was asked to read."""
+
+    sources: tuple[str, ...]
+    """Checkout folders ([NAME=]DIR) or git repositories."""
+    branches: tuple[str, ...]
+    """`--branch`: the git branches to read."""
+    all_branches: bool
+    """`--all-branches`: read every local branch."""
+    prefer: str
+    """`--prefer`: branch names in order of preference, comma-separated ('' for none)."""
+    version_of: tuple[str, ...]
+    """`--version-of BRANCH=TV,PT`: stated versions."""
+    skip_bad: bool
+    """`--skip-bad`: leave out the recipes that cannot be read, and list them."""
+    output: str | None = None
+    """`-o`: the file the catalog will be written to (checked here; None for stdout)."""
+
+
+def import_recipes(request: ImportRequest, environ: Mapping[str, str]) -> ImportResult:
+    """The catalog document of the recipes; the stated versions and -o are checked before any source is read."""
+    stated = parse_versions(request.version_of)
+    if request.output is not None:
+        check_output(request.output)
+    files = gather(request.sources, request.branches, request.all_branches, environ)
+    preference = [p for p in request.prefer.split(",") if p]
+    return import_catalog(files, prefer=preference, stated=stated, skip_bad=request.skip_bad)
 
 
 def parse_versions(specs: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -136,26 +169,39 @@ def check_output(path: str) -> None:
         raise BadInputError(f"-o {path}: exists and is not a catalog tvselect wrote; not replaced")
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write `text` to `path` atomically, after checking that it is nothing or a catalog tvselect wrote."""
-    from tvselect.base.atomicfile import replace_file
+class LintResult(NamedTuple):
+    """What `tvselect catalog lint` found."""
 
-    check_output(path)
-    replace_file(path, (text,), "-o")
+    findings: tuple[str, ...]
+    """One line per finding, in the order of the recipes."""
 
 
-def lint_sources(sources: Sequence[RecipeFiles]) -> list[str]:
-    """Every finding in these recipes, one line each."""
+def lint_recipes(
+    sources: Sequence[str], branches: Sequence[str], all_branches: bool, environ: Mapping[str, str]
+) -> LintResult:
+    """Every finding in the recipes SOURCE... names (as `gather` reads them)."""
     from tvselect.catalog.lint import lint
 
-    return lint(sources)
+    return LintResult(tuple(lint(gather(sources, branches, all_branches, environ))))
 
 
-def open_two(a: str, b: str) -> tuple[Any, Any]:
-    """Two catalogs to compare: files, checkout folders, or `builtin` for the shipped one."""
+class DiffResult(NamedTuple):
+    """Two catalogs compared by `tvselect catalog diff`."""
+
+    diff: CatalogDiff
+    """Variants added, removed and changed."""
+    a: Catalog
+    """The first catalog."""
+    b: Catalog
+    """The second catalog."""
+
+
+def diff_catalogs(a: str, b: str) -> DiffResult:
+    """Compare two catalogs: files, checkout folders ([NAME=]DIR), or `builtin` for the shipped one."""
+    from tvselect.catalog import diff
     from tvselect.catalog.resolve import open_catalog
 
     empty: dict[str, str] = {}
     first = open_catalog(None if a == "builtin" else a, empty)
     second = open_catalog(None if b == "builtin" else b, empty)
-    return first, second
+    return DiffResult(diff.diff_catalogs(first, second), first, second)

@@ -1,4 +1,4 @@
-"""The versioned JSON document of one run's Report (the human renderer is render.human)."""
+"""The versioned JSON document of one run's Report (the text is render.report_text)."""
 
 from __future__ import annotations
 
@@ -131,15 +131,15 @@ def _decided(report: Report) -> dict[str, Any]:
     }
 
 
-def report_document(report: Report) -> dict[str, Any]:
+def document(report: Report) -> dict[str, Any]:
     """The JSON object `tvselect --json` prints (schema version 1)."""
     doc = _decided(report)
     if report.install_result is not None:
         doc["installed"] = _installed(report.install_result)
     if report.verification is not None:
-        from tvselect.verify.document import verify_document
+        from tvselect.render import verify_json
 
-        doc["verification"] = verify_document(report.verification)
+        doc["verification"] = verify_json.document(report.verification)
     if report.explain:
         doc["candidates"] = [_candidate(v) for v in report.decision.verdicts]
     return doc

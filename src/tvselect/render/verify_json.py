@@ -1,4 +1,4 @@
-"""The JSON document `tvselect verify --json` prints."""
+"""The JSON document `tvselect verify --json` prints (the text is render.verify_text)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from tvselect.verify.verdict import VariantMatch, VerifyResult
 
 
-def verify_document(result: VerifyResult) -> dict[str, Any]:
+def document(result: VerifyResult) -> dict[str, Any]:
     """The JSON object `tvselect verify --json` prints (schema version 1)."""
     from tvselect import __version__
     from tvselect.facts.document import to_document

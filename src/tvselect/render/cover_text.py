@@ -1,9 +1,11 @@
-"""`plan --cover` / `--max-builds`, for a person, with rich. Imported only on that path.
+"""`plan --cover` / `--max-builds` as text, with rich (the JSON is render.cover_json).
 
 Package names are never cut: their columns do not wrap, and the other columns wrap around them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,7 +13,12 @@ from rich.table import Table
 
 from tvselect.fleet.coverage import CoverPlan, KindOutcome
 from tvselect.render.console import fits, make_console, plural, wrapped
-from tvselect.render.plan import hosts_text
+from tvselect.render.plan_text import hosts_text
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from tvselect.app.cover import CoverResult
 
 CRITERIA = {
     "builds": "the number of builds",
@@ -23,9 +30,10 @@ CRITERIA = {
 }
 
 
-def render_cover(cover: CoverPlan, assigned: str | None) -> None:
+def render(result: CoverResult, stream: TextIO) -> None:
     """The builds, what each kind of machine gets against its best, the totals and the proof."""
-    console = make_console()
+    cover, assigned = result.cover, result.assigned
+    console = make_console(file=stream)
     builds = _builds_table(cover)
     if not cover.builds:
         console.print("[bold]Builds[/]: none")
