@@ -59,7 +59,10 @@ def main() -> int:
     args = parser.parse_args()
     count, runs = (1_000, 1) if args.quick else (args.decisions, 5)
     catalog = load_catalog()
-    caps = sorted({a.capability for a in catalog.gpu_archs.values()} | {(7, 0), (8, 7), (3, 7)})
+    caps = sorted(
+        {a.capability for a in catalog.gpu_archs.values()}
+        | {Capability(7, 0), Capability(8, 7), Capability(3, 7)}
+    )
     work = facts_set(count, caps, list(catalog.workloads))
     best = float("inf")
     misses = 0

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tvselect.base.capability import Capability
 from tvselect.facts.document import to_document
 from tvselect.facts.model import Facts, Gpu, GpuFacts
 from tvselect.probe.cpu import read_cpuinfo_file
@@ -74,7 +75,8 @@ def _document(
     cpuinfo: str, caps: tuple[tuple[int, int], ...], n: int, driver: tuple[str, str] = DRIVERS[0]
 ) -> dict[str, object]:
     gpus = tuple(
-        Gpu(i, "NVIDIA GPU", f"GPU-{n:08x}-{i:04x}", cap, 81559, False) for i, cap in enumerate(caps)
+        Gpu(i, "NVIDIA GPU", f"GPU-{n:08x}-{i:04x}", Capability(*cap), 81559, False)
+        for i, cap in enumerate(caps)
     )
     gpu = GpuFacts(
         "nvml" if gpus else "none",

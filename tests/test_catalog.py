@@ -15,12 +15,14 @@ BUILTIN = json.loads((Path(__file__).resolve().parents[1] / "data" / "variants.j
 
 
 def test_branch_counts(catalog: Catalog) -> None:
-    assert Counter(v.branch for v in catalog.variants) == {"cuda-12_9": 57, "main": 44, "cuda-13_0": 12}
+    listed = Counter(v["branch"] for v in BUILTIN["variants"])
+    assert Counter(v.branch for v in catalog.variants) == listed
+    assert set(listed) == set(BUILTIN["branches"])  # every branch builds something
 
 
 def test_variants_unique_per_branch(catalog: Catalog) -> None:
     keys = [(v.branch, v.package) for v in catalog.variants]
-    assert len(keys) == len(set(keys)) == 113
+    assert len(keys) == len(set(keys)) == len(BUILTIN["variants"])
 
 
 def test_only_cpu_names_are_shared_between_branches(catalog: Catalog) -> None:
@@ -147,8 +149,7 @@ def test_cuda_12_9_names_are_the_seed_matrix() -> None:
     matrix = text[text.index("### Complete Variant Matrix") : text.index("### Variants on Other Branches")]
     seed = set(re.findall(r"`(torchvision-python313-[a-z0-9_-]+)`", matrix))
     ours = {v.package for v in load_catalog().variants if v.branch == "cuda-12_9"}
-    assert len(seed) == 57
-    assert ours == seed
+    assert seed and ours == seed
 
 
 def _broken(mutate: object) -> str:
@@ -236,7 +237,7 @@ def test_broken_catalog_gives_one_line_error_naming_file_and_entry(
 
 
 def test_parse_catalog_round_trips_builtin() -> None:
-    assert len(parse_catalog(json.dumps(BUILTIN), "x").variants) == 113
+    assert parse_catalog(json.dumps(BUILTIN), "x") == load_catalog()._replace(source="x")
 
 
 def test_unreadable_catalog(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def test_every_family_recipe_reads_as_its_file_name_says(path: Path) -> None:
     assert build.package == path.stem  # the name flox builds and publishes it under
     assert path.stem.startswith(PREFIX[build.product] + "-")  # product read from the overridden package
     assert build.python == said["python"]
-    sm = None if build.capability is None else f"sm{build.capability[0]}{build.capability[1]}"
+    sm = None if build.capability is None else build.capability.sm
     assert sm == said.get("sm")
     assert build.cuda == said.get("cuda")
     if said.get("kind") == "darwin":

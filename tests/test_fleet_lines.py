@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_readers_fuzz import FACTS_DOC, FUZZ, json_texts
 
+from tvselect.base.capability import Capability
 from tvselect.facts.document import to_document
 from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
 from tvselect.fleet.documents import read_entries
@@ -30,7 +31,7 @@ CPU = CpuFacts("x86_64", "GenuineIntel", "test CPU", frozenset({"avx2", "fma"}),
 
 def _facts(host: str | None, uuids: tuple[str | None, ...], migs: tuple[str, ...] = ()) -> Facts:
     gpus = tuple(
-        Gpu(i, "NVIDIA A100", uuid, (8, 0), 81559, bool(migs) and i == 0, migs if i == 0 else ())
+        Gpu(i, "NVIDIA A100", uuid, Capability(8, 0), 81559, bool(migs) and i == 0, migs if i == 0 else ())
         for i, uuid in enumerate(uuids)
     )
     excluded = (ExcludedGpu(9, None, uuids[0] if uuids else None, "CUDA_VISIBLE_DEVICES"),)
@@ -194,7 +195,7 @@ def test_plan_reads_kinds_and_checks_each_lines_capabilities(tmp_path: Path, ext
     good = [_facts(None, ("GPU-1",)), _facts(None, ())]
     impossible = _facts(None, ("GPU-1",))
     impossible = impossible._replace(
-        gpu=impossible.gpu._replace(gpus=(impossible.gpu.gpus[0]._replace(capability=(9, 9)),))
+        gpu=impossible.gpu._replace(gpus=(impossible.gpu.gpus[0]._replace(capability=Capability(9, 9)),))
     )
     fleet = [(*good, impossible)[n % 3]._replace(host=f"node{n}") for n in range(30)]
     path = tmp_path / "fleet.jsonl"

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
@@ -48,7 +49,7 @@ def catalog() -> Catalog:
 
 def _machine(caps: tuple[tuple[int, int], ...], features: frozenset[str], arch: str = "x86_64") -> Facts:
     cpu = CpuFacts(arch, "GenuineIntel", "test CPU", features, "test")
-    gpus = tuple(Gpu(i, "test GPU", None, cap, None, None) for i, cap in enumerate(caps))
+    gpus = tuple(Gpu(i, "test GPU", None, Capability(*cap), None, None) for i, cap in enumerate(caps))
     gpu = GpuFacts("simulated" if gpus else "none", gpus, (), "580.65.06", None, None if gpus else "none")
     return Facts(cpu, gpu)
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from machines import CPUINFO_DIR
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
 from tvselect.errors import BadInputError, ExitCode
@@ -48,7 +49,9 @@ def _cpu(name: str) -> CpuFacts:
 def _facts(
     cpu: str, caps: tuple[tuple[int, int], ...] = (), host: str | None = None, uuid: str | None = None
 ) -> Facts:
-    gpus = tuple(Gpu(i, "NVIDIA test GPU", uuid, cap, 81559, False) for i, cap in enumerate(caps))
+    gpus = tuple(
+        Gpu(i, "NVIDIA test GPU", uuid, Capability(*cap), 81559, False) for i, cap in enumerate(caps)
+    )
     gpu = GpuFacts(
         source="nvml" if gpus else "none",
         gpus=gpus,
@@ -378,10 +381,24 @@ def test_progress_shows_only_when_slow(
     assert [(b.completed, b.stopped) for b in bars] == ([(1000, True)] if shown else [])
 
 
-def test_progress_bar_really_draws_with_rich() -> None:
+def test_progress_bar_really_draws_with_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich draws the bar, with the label and the final count, on stderr, then erases it."""
+    import rich.console
+
+    drawn, real = io.StringIO(), rich.console.Console
+
+    def terminal(**kwargs: Any) -> rich.console.Console:
+        assert kwargs == {"stderr": True}
+        return real(file=drawn, force_terminal=True, width=80, color_system=None)
+
+    monkeypatch.setattr(rich.console, "Console", terminal)
     ticks = iter(range(10_000))
-    items = with_progress(range(600), enabled=True, label="x", clock=lambda: next(ticks) * 10.0)
+    items = with_progress(range(600), enabled=True, label="reading", clock=lambda: next(ticks) * 10.0)
     assert list(items) == list(range(600))
+    lines = [line.rsplit("\r\x1b[2K", 1)[-1] for line in drawn.getvalue().split("\n")]
+    bars = [line for line in lines if "reading " in line and "━━━━━━━━━━" in line]
+    assert bars and bars[-1].endswith("600/? 0:00:00"), drawn.getvalue()
+    assert drawn.getvalue().endswith("\x1b[1A\x1b[2K")  # transient: the bar is erased at the end
 
 
 # --- the command line --------------------------------------------------------------------

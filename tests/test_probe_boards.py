@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tvselect.base.capability import parse_capability
+from tvselect.base.shipped import shipped_table
 from tvselect.catalog.model import load_catalog
 from tvselect.probe.pci import PciGpu, excluded_reason, load_vendors, parse_pci_device
 from tvselect.probe.tegra import (
@@ -95,7 +96,8 @@ def test_cuda_for_release(release: str, cuda: str | None) -> None:
         ("tegra264", "13.0", "11.0", None),
         ("tegra264", "12.8", "10.1", None),
         ("tegra264", None, None, "CUDA driver version is unknown"),
-        ("tegra124", "6.5", None, "not in tvselect's table"),
+        ("tegra124", "6.5", "3.2", None),
+        ("tegra30", None, None, "not in tvselect's table"),
         (None, "12.6", None, "no file names its SoC"),
     ],
     ids=[
@@ -108,6 +110,7 @@ def test_cuda_for_release(release: str, cuda: str | None) -> None:
         "thor-cuda12",
         "thor-unknown",
         "k1",
+        "tegra3-no-cuda-gpu",
         "no-soc",
     ],
 )
@@ -117,13 +120,16 @@ def test_tegra_gpu(soc: str | None, cuda: str | None, cap: str | None, problem: 
     assert (why is None) if problem is None else (why is not None and problem in why)
 
 
-def test_every_tegra_capability_is_one_the_catalog_treats_as_tegra() -> None:
-    tegra = load_catalog().tegra_capabilities
+def test_every_tegra_capability_is_one_the_catalog_treats_as_tegra_and_nvidia_shipped() -> None:
+    catalog = load_catalog()
+    sources = shipped_table("hardware")["sources"]
     for soc, entry in TABLE["socs"].items():
         for key in ("compute_capability", "compute_capability_before_cuda_13"):
             if key in entry:
-                assert parse_capability(entry[key]) in tegra, (soc, key)
-        assert all(source in TABLE["sources"] for source in entry["sources"]), soc
+                cap = parse_capability(entry[key])
+                assert cap in catalog.tegra_capabilities, (soc, key)
+                assert cap in catalog.known_capabilities, (soc, key)
+        assert entry["sources"] and all(source in sources for source in entry["sources"]), soc
 
 
 @pytest.mark.parametrize(

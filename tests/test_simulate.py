@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.errors import BadInputError
 from tvselect.facts.document import MAX_FACTS_BYTES, load_facts, to_document
@@ -114,7 +115,14 @@ FACTS = Facts(
     gpu=GpuFacts(
         source="nvml",
         gpus=(
-            Gpu(index=0, name="NVIDIA H100", uuid="GPU-1", capability=(9, 0), memory_mib=81559, mig=False),
+            Gpu(
+                index=0,
+                name="NVIDIA H100",
+                uuid="GPU-1",
+                capability=Capability(9, 0),
+                memory_mib=81559,
+                mig=False,
+            ),
         ),
         excluded=(),
         driver_version="550.54.14",
@@ -176,6 +184,11 @@ BAD_FACTS: list[tuple[str, bytes | None, str]] = [
         "cuda-driver-negative",
         _doc(gpu={**to_document(FACTS)["gpu"], "cuda_driver_version": "-1"}),
         "field 'gpu.cuda_driver_version' is '-1', not a CUDA version like 12.9",
+    ),
+    (
+        "unknown-gpu-source",
+        _doc(gpu={**to_document(FACTS)["gpu"], "source": "rocm-smi"}),
+        "field 'gpu.source' is 'rocm-smi', not one of nvml, nvidia-smi, tegra, simulated, none",
     ),
 ]
 

@@ -17,6 +17,7 @@ import pytest
 from fakeenv import GOOD_H100, catalog_for_this_python, write_fake_flox, write_fake_torch
 from machines import CPUINFO_DIR
 
+from tvselect.base.capability import Capability
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
 from tvselect.verify.checks import judge
 from tvselect.verify.machine import arch_runs_on
@@ -417,7 +418,7 @@ TEGRA = frozenset({(8, 7), (11, 0)})
 def test_arch_runs_on(arch: str, gpu: tuple[int, int], expected: str | None) -> None:
     entry = parse_arch(arch)
     assert entry is not None
-    assert arch_runs_on(entry, gpu, TEGRA) == expected
+    assert arch_runs_on(entry, Capability(*gpu), TEGRA) == expected
 
 
 def _no_gpu_facts() -> Facts:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.engine.decision import Options, select
 from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
@@ -20,7 +21,7 @@ from tvselect.verify.run import PayloadFailure
 from tvselect.verify.verdict import VerifyResult
 
 CATALOG: Catalog = load_catalog()
-H100 = Gpu(0, "NVIDIA H100 80GB HBM3", None, (9, 0), 81559, False)
+H100 = Gpu(0, "NVIDIA H100 80GB HBM3", None, Capability(9, 0), 81559, False)
 ZEN4_LIKE = CpuFacts(
     "x86_64", "AuthenticAMD", "test", frozenset().union(*(i.needs for i in CATALOG.isas.values())), "test"
 )
@@ -44,7 +45,7 @@ RTX_3090 = Facts(
     ZEN4_LIKE,
     GpuFacts(
         "nvml",
-        (Gpu(0, "NVIDIA GeForce RTX 3090", None, (8, 6), 24576, False),),
+        (Gpu(0, "NVIDIA GeForce RTX 3090", None, Capability(8, 6), 24576, False),),
         (),
         "575.57.08",
         "12.9",

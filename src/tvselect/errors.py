@@ -34,6 +34,10 @@ class CatalogError(BadInputError):
     """The variant catalog is missing, truncated or inconsistent."""
 
 
+class DataError(CatalogError):
+    """A table shipped with tvselect (data/*.json) cannot be read or lacks what it should hold."""
+
+
 class InstallError(TvselectError):
     """flox could not be started, or it failed."""
 

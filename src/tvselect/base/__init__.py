@@ -1,3 +1,4 @@
-"""Foundations every layer may use: compute-capability and version parsing, bounded reading of
-user files, bounded child processes, text made safe to show. Imports only `tvselect.errors`.
+"""Foundations every layer may use: the Capability value and version parsing, bounded reading of
+user files, the one loader of the shipped tables (data/*.json) and the hardware facts among them,
+bounded child processes, text made safe to show. Imports only `tvselect.errors`.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from tvselect.catalog.tables import table
+from tvselect.base.shipped import shipped_table
 
 
 class FlagNeeds(NamedTuple):
@@ -43,7 +43,7 @@ def _march(flag: str, aarch64: dict[str, Any]) -> frozenset[str] | None:
 
 def flag_needs(flag: str) -> tuple[str, frozenset[str]] | None:
     """(architecture, needs) of one compiler flag; None when the table does not know it."""
-    data = table("compiler-flags")
+    data = shipped_table("compiler-flags")
     x86 = data["x86_64"]["flags"]
     if flag in x86:
         return "x86_64", frozenset(x86[flag])

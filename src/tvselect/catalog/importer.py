@@ -1,7 +1,7 @@
 """Recipes -> a catalog document (schema 3), and opening whatever `--catalog` names.
 
-The document takes the hardware facts (ISA labels, workload orders, GPU families, Tegra and
-known compute capabilities) from the shipped catalog, and everything about the variants from
+The document takes ISA labels, workload orders and GPU families from the shipped catalog, Tegra
+and known compute capabilities from data/hardware.json, and everything about the variants from
 the recipes. It is loaded by the same checker as any catalog file.
 """
 
@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from tvselect.base.capability import Capability, parse_capability
+from tvselect.base.hardware import known_capabilities, tegra_capabilities
 from tvselect.catalog.recipes import Build, interpret, pname_parts
 from tvselect.catalog.sources import RecipeFiles
 from tvselect.errors import BadInputError, RecipeError
@@ -30,26 +30,21 @@ class Imported(NamedTuple):
 
 
 def base_document() -> dict[str, Any]:
-    """The shipped catalog's JSON, whose hardware facts an imported catalog reuses."""
-    import json
+    """The shipped catalog's JSON, whose ISAs, workloads and GPU architectures an import reuses.
 
-    from tvselect.base.textfile import shipped_text
+    Shared (base.shipped): never modify it.
+    """
+    from tvselect.base.shipped import shipped_table
 
-    text = shipped_text("variants.json")
-    document: dict[str, Any] = json.loads(text)
+    document: dict[str, Any] = shipped_table("variants")
     return document
-
-
-def _known(base: Mapping[str, Any]) -> frozenset[Capability]:
-    caps = (parse_capability(c) for c in base["known_compute_capabilities"])
-    return frozenset(c for c in caps if c is not None)
 
 
 def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Imported:
     """Parse and interpret every recipe; the first error raises unless `skip_bad`."""
     from tvselect.catalog.nix import parse_recipe
 
-    known = _known(base_document())
+    known = known_capabilities()
     builds, skipped = [], []
     for source in sources:
         importable = source.importable()
@@ -135,12 +130,12 @@ def _gpu_archs(builds: Sequence[Build], base: Mapping[str, Any]) -> dict[str, An
     archs = dict(base["gpu_archs"])
     for build in builds:
         if build.capability is not None:
-            major, minor = build.capability
+            cap = build.capability
             archs.setdefault(
-                f"sm{major}{minor}",
+                cap.sm,
                 {
-                    "compute_capability": f"{major}.{minor}",
-                    "family": f"compute capability {major}.{minor}",
+                    "compute_capability": str(cap),
+                    "family": f"compute capability {cap}",
                     "examples": [],
                 },
             )
@@ -153,9 +148,9 @@ def _one(values: Iterable[str | None]) -> str | None:
 
 
 def _pin(build: Build) -> Mapping[str, str]:
-    from tvselect.catalog.tables import table
+    from tvselect.base.shipped import shipped_table
 
-    pins: Mapping[str, Mapping[str, str]] = table("nixpkgs-pins")["pins"]
+    pins: Mapping[str, Mapping[str, str]] = shipped_table("nixpkgs-pins")["pins"]
     return pins.get(build.nixpkgs or "", {})
 
 
@@ -193,7 +188,7 @@ def _torch(build: Build, pytorch: str | None) -> dict[str, Any] | None:
         "version": pytorch,
         "nixpkgs": None if outside else build.nixpkgs,
         "cuda": None if outside else build.cuda,
-        "gpu_targets": [] if cap is None or outside else [f"{cap[0]}.{cap[1]}"],
+        "gpu_targets": [] if cap is None or outside else [str(cap)],
         "cpu_flags": [] if outside else list(build.flags),
         "overlays": [] if outside else overlays,
         "digest": torch.digest,
@@ -209,7 +204,7 @@ def _variant(build: Build, isa: str, stated: Mapping[str, tuple[str, str]]) -> d
         "product": build.product,
         "product_version": version,
         "python": build.python,
-        "gpu_arch": None if cap is None else f"sm{cap[0]}{cap[1]}",
+        "gpu_arch": None if cap is None else cap.sm,
         "cpu_isa": isa,
         "cuda": build.cuda,
         "platforms": list(build.platforms),
@@ -271,7 +266,8 @@ def catalog_document(
         "isas": isas,
         "workloads": _workloads(base, isas),
         "gpu_archs": _gpu_archs(builds, base),
-        "tegra_compute_capabilities": base["tegra_compute_capabilities"],
-        "known_compute_capabilities": base["known_compute_capabilities"],
+        # Written out (from data/hardware.json) so that a tvselect that requires them reads the file.
+        "tegra_compute_capabilities": [str(c) for c in sorted(tegra_capabilities())],
+        "known_compute_capabilities": [str(c) for c in sorted(known_capabilities())],
         "variants": variants,
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from tvselect.base.capability import format_capability, parse_capability, parse_version
+from tvselect.base.capability import parse_capability, parse_version
 from tvselect.catalog.recipes import Build, pname_parts
 from tvselect.catalog.sources import RecipeFiles
 
@@ -24,18 +24,20 @@ def _target_line(build: Build) -> int:
 
 def cuda_cannot_build(build: Build) -> str | None:
     """A GPU target the recipe's CUDA cannot compile: too new for it, or dropped by its major."""
-    from tvselect.catalog.tables import table
+    from tvselect.base.shipped import shipped_table
 
     cap, cuda = build.capability, parse_version(build.cuda or "")
     if cap is None or cuda is None:
         return None
-    facts = table("cuda")
-    first = facts["first_cuda_of_target"].get(format_capability(cap))
+    facts = shipped_table("cuda")
+    first = facts["first_cuda_of_target"].get(str(cap))
     if first is not None and cuda[:2] < (parse_version(first) or ())[:2]:
-        return f"compute capability {format_capability(cap)} needs CUDA {first} or newer; this recipe builds with CUDA {build.cuda}"
+        return (
+            f"compute capability {cap} needs CUDA {first} or newer; this recipe builds with CUDA {build.cuda}"
+        )
     oldest = parse_capability(facts["majors"].get(str(cuda[0]), {}).get("oldest_compute_capability", "0.0"))
     if oldest is not None and cap < oldest:
-        return f"CUDA {cuda[0]}.x builds nothing older than compute capability {format_capability(oldest)}; this recipe targets {format_capability(cap)}"
+        return f"CUDA {cuda[0]}.x builds nothing older than compute capability {oldest}; this recipe targets {cap}"
     return None
 
 
@@ -57,7 +59,7 @@ def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> It
     said = pname_parts(recipe.pname.value if recipe.pname else build.package)
     line = recipe.pname.line if recipe.pname else 1
     cap = build.capability
-    sm = None if cap is None else f"sm{cap[0]}{cap[1]}"
+    sm = None if cap is None else cap.sm
     if said.get("sm") != sm:
         yield line, f"pname says GPU target {said.get('sm', 'none')}, gpuTargets says {sm or 'none'}"
     if cap is not None and said.get("cuda") not in (None, build.cuda):

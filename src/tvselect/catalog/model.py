@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tvselect.base.capability import Capability, parse_capability, parse_version
+from tvselect.base.hardware import known_capabilities, tegra_capabilities
 from tvselect.catalog.records import PRODUCTS as PRODUCTS
 
 # The records live in records.py; they are imported from here by the rest of tvselect.
@@ -36,13 +37,9 @@ def load_catalog(path: str | None = None) -> Catalog:
     Raises CatalogError with a one-line message naming the file and the entry.
     """
     if path is None:
-        from tvselect.base.textfile import shipped_text
+        from tvselect.base.shipped import shipped_table
 
-        source = BUILTIN_NAME
-        try:
-            text = shipped_text("variants.json")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"catalog {source}: cannot be read ({exc})") from None
+        return parse_document(shipped_table("variants"), BUILTIN_NAME)
     else:
         source = path
         from tvselect.base.textfile import decode_text, read_user_file
@@ -118,6 +115,15 @@ class _Checker:
             raise self.fail(where, f"'{text}' is not a compute capability like '8.6'")
         return cap
 
+    def capabilities(
+        self, top: dict[str, Any], key: str, hardware: Callable[[], frozenset[Capability]]
+    ) -> frozenset[Capability]:
+        """The compute capabilities the document lists under `key`; where it lists none (the shipped
+        catalog), those of data/hardware.json."""
+        if key not in top:
+            return hardware()
+        return frozenset(self.capability(c, key) for c in self.strings(top, key, "top level"))
+
     def catalog(self, data: Any) -> Catalog:
         top = self.obj(data, "top level")
         self.version = self.schema_version(top)
@@ -128,14 +134,8 @@ class _Checker:
         isas = self.isas(self.field_(top, "isas", "top level", dict))
         workloads, descriptions = self.workloads(self.field_(top, "workloads", "top level", dict), isas)
         gpu_archs = self.gpu_archs(self.field_(top, "gpu_archs", "top level", dict))
-        tegra = frozenset(
-            self.capability(c, "tegra_compute_capabilities")
-            for c in self.strings(top, "tegra_compute_capabilities", "top level")
-        )
-        known = frozenset(
-            self.capability(c, "known_compute_capabilities")
-            for c in self.strings(top, "known_compute_capabilities", "top level")
-        )
+        tegra = self.capabilities(top, "tegra_compute_capabilities", tegra_capabilities)
+        known = self.capabilities(top, "known_compute_capabilities", known_capabilities)
         for arch in gpu_archs.values():
             if arch.capability not in known:
                 raise self.fail(f"gpu_archs.{arch.name}", "capability is not in known_compute_capabilities")
@@ -232,8 +232,8 @@ class _Checker:
             where = f"gpu_archs.{name}"
             entry = self.obj(value, where)
             cap = self.capability(self.field_(entry, "compute_capability", where, str), where)
-            if name != f"sm{cap[0]}{cap[1]}":
-                raise self.fail(where, f"name does not match compute capability {cap[0]}.{cap[1]}")
+            if name != cap.sm:
+                raise self.fail(where, f"name does not match compute capability {cap}")
             result[name] = GpuArch(
                 name=name,
                 capability=cap,

@@ -6,7 +6,7 @@ in `rank`, and the explanation of every variant in `explain`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.rank import (
@@ -22,7 +22,7 @@ from tvselect.engine.rank import (
     rank,
 )
 from tvselect.engine.reasons import Reason, reason
-from tvselect.engine.rules import COMPATIBLE, EXACT, Rules, cubin_runs_on
+from tvselect.engine.rules import COMPATIBLE, EXACT, GpuMatch, Rules, cubin_runs_on
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Facts, Gpu
 
@@ -51,11 +51,22 @@ __all__ = [
     "select",
 ]
 
-OK = "ok"
-NO_MATCH = "no-match"
+Status = Literal["ok", "no-match"]
+OK: Final = "ok"
+NO_MATCH: Final = "no-match"
 
-ONLY_CANDIDATE = "only-candidate"
-NO_RUNNABLE = "no-runnable-variant"
+ONLY_CANDIDATE: Final = "only-candidate"
+NO_RUNNABLE: Final = "no-runnable-variant"
+DecidingRule = Literal[
+    "exact-sm",
+    "newest-sm",
+    "branch-preference",
+    "workload-isa",
+    "newest-cuda",
+    "only-candidate",
+    "no-runnable-variant",
+]
+"""The rule that decided: a ranking rule (rank.RULES), the only candidate, or none that runs."""
 
 _ALTERNATIVES_SHOWN = 5
 
@@ -65,13 +76,13 @@ class Decision(NamedTuple):
 
     options: Options
     """The options the decision was made under."""
-    status: str
+    status: Status
     """`ok` when a variant was chosen, `no-match` when none runs here."""
     variant: Variant | None
     """The chosen variant, None on no-match."""
-    gpu_match: str | None
+    gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant; None for CPU-only or no-match."""
-    rule: str
+    rule: DecidingRule
     """The rule that decided: one of rank.RULES, `only-candidate`, or `no-runnable-variant`."""
     reasons: tuple[Reason, ...]
     """Why this variant (or, on no-match, why none runs)."""
@@ -109,7 +120,7 @@ class Ranked(NamedTuple):
 
     variant: Variant
     """The variant."""
-    gpu_match: str | None
+    gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant; None for a CPU-only one."""
     key: tuple[int, ...]
     """Its ranking key, one number per rule of RULES in order (exact SM, newest SM, branch preference,
@@ -167,7 +178,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     )
 
 
-def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: str | None) -> tuple[Reason, ...]:
+def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: GpuMatch | None) -> tuple[Reason, ...]:
     """When only a compatible build was chosen, say which exact build the driver ruled out."""
     if match != COMPATIBLE:
         return ()
@@ -205,7 +216,7 @@ def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...], rules: Rule
     return tuple(warnings)
 
 
-def _why_gpu(ctx: DecisionInputs, winner: Variant, match: str | None) -> Reason:
+def _why_gpu(ctx: DecisionInputs, winner: Variant, match: GpuMatch | None) -> Reason:
     """Why a build of this kind: the GPU match, or why CPU-only."""
     if winner.gpu_arch is not None:
         if match == EXACT:
@@ -237,7 +248,9 @@ def _why_isa(ctx: DecisionInputs, rules: Rules, winner: Variant) -> Reason:
     return reason("workload-isa-unbuilt", better=catalog.isas[own].label, branch=winner.branch, label=label)
 
 
-def _why_chosen(ctx: DecisionInputs, rules: Rules, winner: Variant, match: str | None) -> tuple[Reason, ...]:
+def _why_chosen(
+    ctx: DecisionInputs, rules: Rules, winner: Variant, match: GpuMatch | None
+) -> tuple[Reason, ...]:
     catalog, options = ctx.catalog, ctx.options
     reasons = [_why_gpu(ctx, winner, match)]
     if options.branch is not None:

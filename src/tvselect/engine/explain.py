@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tvselect.base.capability import format_capability
+from tvselect.base.capability import Capability
 from tvselect.catalog.model import Variant
 from tvselect.engine.rank import (
     CANNOT_RUN,
@@ -17,11 +17,12 @@ from tvselect.engine.rank import (
     Alternative,
     DecisionInputs,
     Ranking,
+    VerdictStatus,
     best,
     caps_text,
 )
 from tvselect.engine.reasons import Reason, reason
-from tvselect.engine.rules import Rules, cubin_runs_on
+from tvselect.engine.rules import GpuMatch, Rules, cubin_runs_on
 
 _NEAR_MISSES_SHOWN = 3
 
@@ -31,11 +32,11 @@ class Verdict(NamedTuple):
 
     variant: Variant
     """The variant."""
-    status: str
+    status: VerdictStatus
     """`chosen`, `runs` (but ranked lower), `cannot-run`, or `not-considered`."""
     reasons: tuple[Reason, ...]
     """Why it cannot run, why it lost, or why it was not considered; empty when chosen."""
-    gpu_match: str | None
+    gpu_match: GpuMatch | None
     """`exact` or `compatible` for a CUDA variant that runs on every GPU; else None."""
 
 
@@ -54,9 +55,11 @@ def _scope(ctx: DecisionInputs, variant: Variant) -> str | None:
     return None
 
 
-def _staged(ctx: DecisionInputs, rules: Rules) -> list[tuple[str, tuple[Reason, ...], str | None]]:
+def _staged(
+    ctx: DecisionInputs, rules: Rules
+) -> list[tuple[VerdictStatus, tuple[Reason, ...], GpuMatch | None]]:
     """Every variant's status before ranking: not considered, cannot run, or runs (with match)."""
-    staged: list[tuple[str, tuple[Reason, ...], str | None]] = []
+    staged: list[tuple[VerdictStatus, tuple[Reason, ...], GpuMatch | None]] = []
     requested = reason("not-requested-branch", requested=ctx.options.branch)
     for variant in ctx.catalog.variants:
         scope = _scope(ctx, variant)
@@ -129,7 +132,7 @@ def _unserved(ctx: DecisionInputs) -> list[Reason]:
         # The GPU rule's own predicate: whether any architecture's code runs on this capability.
         if all(cubin_runs_on(a.capability, cap, tegra) is not None for a in catalog.gpu_archs.values()):
             code = "no-build-for-tegra" if cap in tegra else "no-build-for-capability"
-            reasons.append(reason(code, cap=format_capability(cap)))
+            reasons.append(reason(code, cap=str(cap)))
     return reasons
 
 
@@ -137,14 +140,14 @@ def _per_gpu(ctx: DecisionInputs, rules: Rules) -> list[Alternative]:
     """Each GPU's own best variant, for GPUs that no one variant serves together."""
     facts, catalog, options = ctx.facts, ctx.catalog, ctx.options
     alternatives = []
-    by_capability: dict[tuple[int, int], Variant | None] = {}
+    by_capability: dict[Capability, Variant | None] = {}
     for gpu in ctx.gpus:
         if gpu.capability not in by_capability:
             alone_facts = facts._replace(gpu=facts.gpu._replace(gpus=(gpu,), excluded=()))
             by_capability[gpu.capability] = best(alone_facts, catalog, options, rules)
         alone = by_capability[gpu.capability]
         if alone is not None:
-            why = reason("alt-per-gpu", index=gpu.index, cap=format_capability(gpu.capability))
+            why = reason("alt-per-gpu", index=gpu.index, cap=str(gpu.capability))
             alternatives.append(Alternative(alone, why))
     return alternatives
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, Literal, NamedTuple
 
-from tvselect.base.capability import format_capability, parse_version
+from tvselect.base.capability import parse_version
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.reasons import Reason, reason
-from tvselect.engine.rules import EXACT, Rules
+from tvselect.engine.rules import EXACT, GpuMatch, Rules
 from tvselect.facts.model import Facts, Gpu
 
 # Names of the ranking criteria, in the order they apply; the rule that decided
 # is the first one on which the winner beat the runner-up.
-RULES = ("exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda")
+RankRule = Literal["exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda"]
+RULES: tuple[RankRule, ...] = ("exact-sm", "newest-sm", "branch-preference", "workload-isa", "newest-cuda")
 
 Key = tuple[int, int, int, int, int]
 
@@ -29,10 +30,11 @@ class Options(NamedTuple):
 
 
 # A verdict's status for each variant (see explain.Verdict).
-CHOSEN = "chosen"
-RUNS = "runs"
-CANNOT_RUN = "cannot-run"
-NOT_CONSIDERED = "not-considered"
+VerdictStatus = Literal["chosen", "runs", "cannot-run", "not-considered"]
+CHOSEN: Final = "chosen"
+RUNS: Final = "runs"
+CANNOT_RUN: Final = "cannot-run"
+NOT_CONSIDERED: Final = "not-considered"
 
 
 class Alternative(NamedTuple):
@@ -59,7 +61,12 @@ class DecisionInputs(NamedTuple):
 
 def caps_text(gpus: tuple[Gpu, ...]) -> str:
     """The GPUs' distinct compute capabilities, e.g. `8.0, 9.0`."""
-    return ", ".join(sorted({format_capability(g.capability) for g in gpus}))
+    return ", ".join(sorted({str(g.capability) for g in gpus}))
+
+
+def _cuda_release(cuda: str | None) -> tuple[int, ...]:
+    """(major, minor) of a CUDA version: builds of 12.9 and 12.9.1 rank alike; () for none."""
+    return (parse_version(cuda) or ())[:2] if cuda else ()
 
 
 class Ranking:
@@ -72,26 +79,28 @@ class Ranking:
         self.isa_order = {isa: position for position, isa in enumerate(order)}
         self.unlisted = len(order)
         self.branch_order = {b: position for position, b in enumerate(catalog.branch_preference)}
+        archs = catalog.gpu_archs
+        newest = sorted(archs, key=lambda name: archs[name].capability, reverse=True)
+        # Newest architecture first; CPU-only builds (no architecture) after every GPU one.
+        self.arch_order: dict[str | None, int] = {name: position for position, name in enumerate(newest)}
+        self.arch_order[None] = len(newest)
+        cudas = sorted({_cuda_release(v.cuda) for v in catalog.cuda_examples}, reverse=True)
+        self.cuda_order = {release: position for position, release in enumerate(cudas)}
 
-    def key(self, variant: Variant, match: str | None) -> Key:
+    def key(self, variant: Variant, match: GpuMatch | None) -> Key:
         """The variant's sort key: exact first, newest architecture, preferred branch, workload's ISA,
         newest CUDA."""
-        if variant.gpu_arch is None:
-            major = minor = 0
-        else:
-            major, minor = self.catalog.gpu_archs[variant.gpu_arch].capability
-        cuda = parse_version(variant.cuda or "0") or (0,)
         return (
             0 if match in (EXACT, None) else 1,
-            -(major * 100 + minor),
+            self.arch_order[variant.gpu_arch],
             self.branch_order[variant.branch],
             self.isa_order.get(variant.cpu_isa, self.unlisted),
-            -(cuda[0] * 100 + (cuda[1] if len(cuda) > 1 else 0)),
+            self.cuda_order.get(_cuda_release(variant.cuda), len(self.cuda_order)),
         )
 
     def lost_reason(
         self, loser: Variant, loser_key: tuple[int, ...], winner: Variant, winner_key: tuple[int, ...]
-    ) -> tuple[str, Reason]:
+    ) -> tuple[RankRule, Reason]:
         """The criterion on which `winner` beat `loser`, and the reason saying so."""
         # Variants differ in (branch, sm, isa, cuda), so some criterion always separates them.
         rule = next(

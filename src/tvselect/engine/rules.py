@@ -10,9 +10,9 @@ path only asks whether a reason exists and never restates a rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Final, Literal, NamedTuple, TypeVar
 
-from tvselect.base.capability import Capability, format_capability, parse_version
+from tvselect.base.capability import Capability, parse_version
 from tvselect.catalog.model import Catalog, GpuArch, Isa, Variant
 from tvselect.engine.reasons import Reason, reason
 from tvselect.facts.model import CpuFacts, Facts, Gpu
@@ -20,8 +20,10 @@ from tvselect.facts.model import CpuFacts, Facts, Gpu
 T = TypeVar("T")
 U = TypeVar("U")
 
-EXACT = "exact"
-COMPATIBLE = "compatible"
+GpuMatch = Literal["exact", "compatible"]
+"""How a CUDA variant's code runs on the GPUs: built for their exact capability, or compatible with it."""
+EXACT: Final = "exact"
+COMPATIBLE: Final = "compatible"
 
 
 def cubin_runs_on(arch: Capability, gpu: Capability, tegra: frozenset[Capability]) -> str | None:
@@ -32,9 +34,9 @@ def cubin_runs_on(arch: Capability, gpu: Capability, tegra: frozenset[Capability
     """
     if gpu in tegra:
         return None if arch == gpu else "gpu-tegra-exact"
-    if arch[0] != gpu[0]:
+    if arch.major != gpu.major:
         return "gpu-major-differs"
-    if gpu[1] < arch[1]:
+    if gpu.minor < arch.minor:
         return "gpu-minor-too-new"
     return None
 
@@ -67,8 +69,8 @@ def gpu_rule(arch: GpuArch, gpu: Gpu, tegra: frozenset[Capability]) -> Reason | 
         (
             ("sm", arch.name),
             ("index", str(gpu.index)),
-            ("cap", f"compute capability {format_capability(gpu.capability)}"),
-            ("need", format_capability(arch.capability)),
+            ("cap", f"compute capability {gpu.capability}"),
+            ("need", str(arch.capability)),
         ),
     )
 
@@ -157,7 +159,7 @@ class Rules:
         self._distinct = tuple({g.capability: g for g in gpus}.values())
         self._arch: dict[str, tuple[Reason, ...]] = {}
         self._running: tuple[str, ...] | None = None
-        self._match: dict[str, str] = {}
+        self._match: dict[str, GpuMatch] = {}
         self.isa_reasons: dict[str, tuple[Reason, ...]]
         """For each ISA, why this CPU cannot run it: the first failing ISA rule, or nothing."""
         self.isa_fails: dict[str, bool]
@@ -218,7 +220,7 @@ class Rules:
         """Whether the GPU architecture's code runs on every GPU."""
         return name in self.running_archs()
 
-    def match(self, name: str) -> str:
+    def match(self, name: str) -> GpuMatch:
         """`exact` when the architecture is every GPU's own capability, else `compatible`."""
         found = self._match.get(name)
         if found is None:

@@ -4,17 +4,16 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from tvselect.base.capability import (
     Capability,
-    format_capability,
     parse_capability,
     parse_version,
     unknown_capability,
 )
 from tvselect.errors import BadInputError
-from tvselect.facts.model import CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts
+from tvselect.facts.model import GPU_SOURCES, CpuFacts, ExcludedGpu, Facts, Gpu, GpuFacts, GpuSource
 
 FACTS_SCHEMA_VERSION = 1
 FACTS_KIND = "tvselect.facts"
@@ -60,7 +59,7 @@ def _device(g: Gpu) -> dict[str, Any]:
         "index": g.index,
         "name": g.name,
         "uuid": g.uuid,
-        "compute_capability": format_capability(g.capability),
+        "compute_capability": str(g.capability),
         "memory_mib": g.memory_mib,
         "mig": g.mig,
     }
@@ -175,13 +174,19 @@ class _Reader:
             pci_address=pci,
         )
 
+    def gpu_source(self, raw: dict[str, Any]) -> GpuSource:
+        source = self.get(raw, "source", "gpu.", (str,))
+        if source not in GPU_SOURCES:
+            raise self.fail(f"field 'gpu.source' is '{source}', not one of {', '.join(GPU_SOURCES)}")
+        return cast(GpuSource, source)
+
     def gpu(self, raw: dict[str, Any]) -> GpuFacts:
         devices = [self.device(item, n) for n, item in enumerate(self.get(raw, "devices", "gpu.", (list,)))]
         listed = self.get(raw, "excluded", "gpu.", (list,)) if "excluded" in raw else []
         excluded = [self.excluded(item, n) for n, item in enumerate(listed)]
         notes = self.get(raw, "notes", "gpu.", (list,)) if "notes" in raw else []
         return GpuFacts(
-            source=self.get(raw, "source", "gpu.", (str,)),
+            source=self.gpu_source(raw),
             gpus=tuple(devices),
             excluded=tuple(excluded),
             driver_version=self.version(raw, "driver_version"),
@@ -206,9 +211,7 @@ def check_known_capabilities(facts: Facts, known: frozenset[Capability], source:
         problem = unknown_capability(gpu.capability, known)
         if problem is not None:
             where = f"gpu.devices[{position}].compute_capability"
-            raise BadInputError(
-                f"facts document {source}: field '{where}' is '{format_capability(gpu.capability)}': {problem}"
-            )
+            raise BadInputError(f"facts document {source}: field '{where}' is '{gpu.capability}': {problem}")
 
 
 def read_facts(data: bytes, source: str) -> Facts:

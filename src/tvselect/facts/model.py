@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from tvselect.base.capability import Capability
+
+GpuSource = Literal["nvml", "nvidia-smi", "tegra", "simulated", "none"]
+"""Where the GPU facts came from: NVML, nvidia-smi, a Tegra board's files, `--gpu`, or nowhere."""
+GPU_SOURCES: tuple[GpuSource, ...] = ("nvml", "nvidia-smi", "tegra", "simulated", "none")
 
 
 # NamedTuples, not frozen dataclasses: a NamedTuple costs a sixth of a frozen dataclass to
@@ -47,7 +51,7 @@ class ExcludedGpu(NamedTuple):
 class GpuFacts(NamedTuple):
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
-    source: str
+    source: GpuSource
     """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `simulated`, or `none`."""
     gpus: tuple[Gpu, ...]
     """The GPUs CUDA programs here will see, in index order."""

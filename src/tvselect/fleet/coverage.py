@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import RULES, Options, Ranked, runnable
 from tvselect.facts.model import Facts
@@ -221,7 +220,7 @@ def describe(facts: Facts, isa: str | None) -> str:
         return f"{cpu}, no GPU"
     counts: dict[str, int] = {}
     for gpu in gpus:
-        cap = format_capability(gpu.capability)
+        cap = str(gpu.capability)
         counts[cap] = counts.get(cap, 0) + 1
     text = ", ".join(f"{n}x GPU {cap}" for cap, n in counts.items())
     return f"{cpu}, {text}, driver {facts.gpu.driver_version or 'unknown'}"

@@ -13,20 +13,6 @@ from tvselect.probe.root import HOST_ROOT, ProbeRoot
 PROC_CPUINFO = "/proc/cpuinfo"
 MAX_CPUINFO_BYTES = 8 * 1024 * 1024
 
-# Display names for common ARM cores, keyed by (implementer, part) from /proc/cpuinfo.
-_ARM_PARTS = {
-    ("0x41", "0xd0c"): "ARM Neoverse N1",
-    ("0x41", "0xd40"): "ARM Neoverse V1",
-    ("0x41", "0xd49"): "ARM Neoverse N2",
-    ("0x41", "0xd4f"): "ARM Neoverse V2",
-    ("0x41", "0xd8e"): "ARM Neoverse N3",
-    ("0x41", "0xd84"): "ARM Neoverse V3",
-    ("0x41", "0xd0b"): "ARM Cortex-A76",
-    ("0x41", "0xd42"): "ARM Cortex-A78AE",
-    ("0x41", "0xd08"): "ARM Cortex-A72",
-    ("0x41", "0xd03"): "ARM Cortex-A53",
-}
-
 _MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}
 
 
@@ -87,10 +73,12 @@ def _x86(blocks: list[dict[str, str]], merged: dict[str, str], source: str) -> C
 
 def _arm(blocks: list[dict[str, str]], merged: dict[str, str], source: str) -> CpuFacts:
     """An ARM CPU: the `Features` every processor has; the core named from implementer and part."""
+    from tvselect.base.hardware import arm_core_name
+
     implementer = merged.get("cpu implementer", "")
     part = merged.get("cpu part", "")
     arch = "aarch64" if merged.get("cpu architecture", "8").strip() in ("8", "9", "AArch64") else "armv7l"
-    name = _ARM_PARTS.get((implementer.lower(), part.lower()))
+    name = arm_core_name(implementer, part) if implementer and part else None
     ids = f"implementer {implementer}, part {part}"
     model = f"{name} ({ids})" if name else (ids if implementer else None)
     return CpuFacts(
@@ -200,10 +188,7 @@ def _from_py_cpuinfo(why_not_proc: str) -> CpuFacts:
 
 def kernel_names(names: Iterable[str]) -> frozenset[str]:
     """py-cpuinfo's feature names as the kernel's /proc/cpuinfo spells them (data/cpu_feature_names.json)."""
-    import json
+    from tvselect.base.shipped import shipped_table
 
-    from tvselect.base.textfile import shipped_text
-
-    table = json.loads(shipped_text("cpu_feature_names.json"))
-    renames: dict[str, str] = table["py-cpuinfo"]
+    renames: dict[str, str] = shipped_table("cpu_feature_names")["py-cpuinfo"]
     return frozenset(renames.get(name, name) for name in names)

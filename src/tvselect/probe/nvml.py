@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tvselect.base.capability import Capability
 from tvselect.probe.visibility import Failure, Found, FoundGpu
 
 NVML_LIBRARY = "libnvidia-ml.so.1"
@@ -192,7 +193,7 @@ def _nvml_gpu(nvml: Any, index: int) -> FoundGpu:
         index=index,
         name=name,
         uuid=uuid,
-        capability=(int(major), int(minor)),
+        capability=Capability(int(major), int(minor)),
         memory_mib=memory,
         mig=mig,
         mig_uuids=mig_uuids,

@@ -18,12 +18,9 @@ MAX_DEVICES = 4096  # more PCI functions than any machine has; bounds the scan
 
 def load_vendors() -> dict[int, dict[str, str]]:
     """data/pci_gpus.json's vendors, keyed by PCI vendor id."""
-    import json
+    from tvselect.base.shipped import shipped_table
 
-    from tvselect.base.textfile import shipped_text
-
-    text = shipped_text("pci_gpus.json")
-    return {int(key, 16): value for key, value in json.loads(text)["vendors"].items()}
+    return {int(key, 16): value for key, value in shipped_table("pci_gpus")["vendors"].items()}
 
 
 class PciGpu(NamedTuple):

@@ -1,7 +1,7 @@
 """Tegra (Jetson, DRIVE) boards, recognised from files: their GPU answers to neither NVML nor nvidia-smi.
 
 The `parse_*` functions are pure functions of a file's text; `read_tegra` reads the files under a
-probe root and looks the SoC up in data/tegra.json.
+probe root and looks the SoC up in data/hardware.json.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tvselect.base.capability import Capability, format_capability, parse_capability, parse_version
+from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.probe.root import ProbeRoot
 
 SOC_FAMILY = "/sys/devices/soc0/family"
@@ -91,7 +91,7 @@ def tegra_gpu(
         return None, "a Tegra board, but no file names its SoC"
     entry = socs.get(soc)
     if entry is None:
-        return None, f"Tegra SoC {soc} is not in tvselect's table (data/tegra.json)"
+        return None, f"Tegra SoC {soc} is not in tvselect's table (data/hardware.json)"
     cap = parse_capability(entry["compute_capability"])
     older = entry.get("compute_capability_before_cuda_13")
     if older is None:
@@ -106,13 +106,10 @@ def tegra_gpu(
 
 
 def load_table() -> dict[str, Any]:
-    """data/tegra.json, shipped with tvselect."""
-    import json
+    """The Tegra section of data/hardware.json, shipped with tvselect."""
+    from tvselect.base.hardware import tegra_table
 
-    from tvselect.base.textfile import shipped_text
-
-    table: dict[str, Any] = json.loads(shipped_text("tegra.json"))
-    return table
+    return tegra_table()
 
 
 def _read(root: ProbeRoot, path: str) -> str | None:
@@ -166,7 +163,7 @@ def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     model = ((_read(root, MODEL) or "").strip("\0 \t\r\n")) or None
     name = _gpu_name(model, soc, table["socs"])
     if capability is not None:
-        notes.append(f"Tegra: {soc} has compute capability {format_capability(capability)} (data/tegra.json)")
+        notes.append(f"Tegra: {soc} has compute capability {capability} (data/hardware.json)")
     return TegraFacts(
         soc=soc,
         model=model,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from tvselect.base.capability import Capability
-from tvselect.facts.model import ExcludedGpu, Gpu, GpuFacts
+from tvselect.facts.model import ExcludedGpu, Gpu, GpuFacts, GpuSource
 
 
 # NamedTuples, not frozen dataclasses: every run defines these, and a NamedTuple costs a tenth.
@@ -138,7 +138,7 @@ def _visibility(gpus: tuple[FoundGpu, ...], visible: VisibleDevices) -> tuple[di
     return hidden, stop
 
 
-def found_to_facts(found: Found, source: str, notes: list[str], environ: Mapping[str, str]) -> GpuFacts:
+def found_to_facts(found: Found, source: GpuSource, notes: list[str], environ: Mapping[str, str]) -> GpuFacts:
     """The facts of what one source found, once CUDA_VISIBLE_DEVICES has had its say."""
     notes.extend(found.notes)
     visible = parse_visible_devices(environ.get("CUDA_VISIBLE_DEVICES"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.markup import escape
 
 from tvselect.app.inputs import MachineInputs
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog
 from tvselect.facts.model import Facts
 
@@ -30,7 +29,7 @@ def machine_lines(facts: Facts, catalog: Catalog) -> list[str]:
             tail = f" ({', '.join(extra)})" if extra else ""
             lines.append(
                 f"GPU {device.index}  {escape(device.name)}  compute capability "
-                f"[bold]{format_capability(device.capability)}[/]{tail}"
+                f"[bold]{device.capability}[/]{tail}"
             )
         driver = gpu.driver_version or "unknown (not checked)"
         cuda = f", supports CUDA up to {gpu.cuda_driver_version}" if gpu.cuda_driver_version else ""

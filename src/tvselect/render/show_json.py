@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tvselect.base.capability import format_capability
 from tvselect.engine.decision import CHOSEN, RUNS
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def document(view: PackageView) -> dict[str, Any]:
                 "compile_flags": list(isa.flags),
                 "cpu_features_needed": sorted(isa.needs),
                 "gpu_arch": arch.name if arch else None,
-                "compute_capability": format_capability(arch.capability) if arch else None,
+                "compute_capability": str(arch.capability) if arch else None,
                 "gpu_family": arch.family if arch else None,
                 "example_gpus": list(arch.examples) if arch else [],
                 "runs_here": verdict.status in (CHOSEN, RUNS),

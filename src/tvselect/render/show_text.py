@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from tvselect.base.capability import format_capability
 from tvselect.engine.decision import CHOSEN, RUNS
 from tvselect.render.console import make_console, wrapped
 
@@ -43,7 +42,7 @@ def _rows(variant: Variant, catalog: Catalog) -> list[tuple[str, object]]:
     ]
     if variant.gpu_arch:
         arch = catalog.gpu_archs[variant.gpu_arch]
-        capability = format_capability(arch.capability)
+        capability = str(arch.capability)
         rows += [
             ("CUDA", variant.cuda),
             ("GPU arch", f"{arch.name} (compute capability {capability}, {arch.family})"),

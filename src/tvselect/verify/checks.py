@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tvselect.base.capability import format_capability
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.decision import Decision
 from tvselect.engine.rules import cpu_arch_rule
@@ -105,7 +104,7 @@ def _pair_by_torchvision_rule(
 
 
 def _gpu_list(gpus: Sequence[Gpu]) -> str:
-    return ", ".join(f"GPU {g.index} {g.name} ({format_capability(g.capability)})" for g in gpus)
+    return ", ".join(f"GPU {g.index} {g.name} ({g.capability})" for g in gpus)
 
 
 def _cuda_without_gpu(built: str | None, sees: int) -> Check:
@@ -141,10 +140,7 @@ def _cuda_check(obs: RawObservations, facts: Facts) -> Check:
         errors = f" ({'; '.join(obs.cuda_errors)})" if obs.cuda_errors else ""
         found = reason("cuda-sees-no-gpu", available=obs.cuda_available, have=have, why=why, errors=errors)
         return Check("cuda", False, ERROR, found)
-    seen = ", ".join(
-        f"cuda:{d.index} {d.name} ({format_capability(d.capability) if d.capability else '?'})"
-        for d in obs.devices
-    )
+    seen = ", ".join(f"cuda:{d.index} {d.name} ({d.capability or '?'})" for d in obs.devices)
     if gpus and sees != len(gpus):
         found = reason("cuda-count-differs", sees=sees, seen=seen, found=len(gpus), have=have)
         return Check("cuda", False, WARNING, found)
@@ -226,7 +222,7 @@ def _built_arch(obs: RawObservations, catalog: Catalog) -> tuple[str | None, Rea
     if not entries:
         return None, reason("match-no-arch")
     if len(cubins) == 1 and len(entries) == 1 and not cubins[0].suffix:
-        gpu_arch = f"sm{cubins[0].capability[0]}{cubins[0].capability[1]}"
+        gpu_arch = cubins[0].capability.sm
         built = gpu_arch in catalog.gpu_archs
         return gpu_arch, None if built else reason("match-arch-not-built", arch=cubins[0].text)
     shown = ", ".join(e.text for e in entries)

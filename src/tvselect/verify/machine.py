@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tvselect.base.capability import Capability, format_capability, parse_version
+from tvselect.base.capability import Capability, parse_version
 from tvselect.catalog.model import Catalog
 from tvselect.engine.rules import ISA_RULES, cubin_runs_on
 from tvselect.facts.model import CpuFacts, Facts, Gpu
@@ -66,7 +66,7 @@ def arch_runs_on(entry: ArchEntry, gpu: Capability, tegra: frozenset[Capability]
         return code
     if entry.suffix == "a" and cap != gpu:
         return "arch-specific"
-    if entry.suffix == "f" and cap[0] != gpu[0]:
+    if entry.suffix == "f" and cap.major != gpu.major:
         return "ptx-family"
     return None if gpu >= cap else "ptx-too-new"
 
@@ -85,7 +85,7 @@ def _gpu_arch_check(
     arch_list: tuple[str, ...], entries: list[ArchEntry], gpu: Gpu, tegra: frozenset[Capability]
 ) -> Check:
     cap, name = gpu.capability, f"gpu-arch[{gpu.index}]"
-    label = f"GPU {gpu.index} {gpu.name} ({format_capability(cap)})"
+    label = f"GPU {gpu.index} {gpu.name} ({cap})"
     running = [e for e in entries if arch_runs_on(e, cap, tegra) is None]
     exact = [e for e in running if not e.ptx and e.capability == cap]
     cubins = [e for e in running if not e.ptx]
@@ -93,11 +93,11 @@ def _gpu_arch_check(
         return Check(name, True, ERROR, reason("gpu-arch-exact", gpu=label, arch=exact[0].text))
     if cubins:
         best = max(cubins, key=lambda e: e.capability)
-        found = reason("gpu-arch-compatible", gpu=label, sm=f"sm_{cap[0]}{cap[1]}", arch=best.text)
+        found = reason("gpu-arch-compatible", gpu=label, sm=f"sm_{cap.major}{cap.minor}", arch=best.text)
         return Check(name, False, WARNING, found)
     if running:
         best = max(running, key=lambda e: e.capability)
-        found = reason("gpu-arch-ptx", gpu=label, arch=best.text, cap=format_capability(best.capability))
+        found = reason("gpu-arch-ptx", gpu=label, arch=best.text, cap=str(best.capability))
         return Check(name, False, WARNING, found)
     return Check(name, False, ERROR, _no_code_runs(arch_list, entries, label, cap, tegra))
 

@@ -155,7 +155,7 @@ def _device(raw: Any) -> DeviceObservation:
     return DeviceObservation(
         index=int(_get(raw, "index", int) or 0),
         name=_get(raw, "name", str),
-        capability=(int(cap[0]), int(cap[1])) if cap and len(cap) == 2 else None,
+        capability=Capability(int(cap[0]), int(cap[1])) if cap and len(cap) == 2 else None,
         error=_get(raw, "error", str),
     )
 
@@ -271,4 +271,4 @@ def parse_arch(text: str) -> ArchEntry | None:
     if match is None:
         return None
     kind, digits, suffix = match.groups()
-    return ArchEntry(text, kind == "compute", (int(digits[:-1]), int(digits[-1])), suffix)
+    return ArchEntry(text, kind == "compute", Capability(int(digits[:-1]), int(digits[-1])), suffix)
