@@ -19,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tvselect.base.capability import Capability
 from tvselect.facts.document import to_document
@@ -89,14 +91,34 @@ def _document(
     return to_document(Facts(read_cpuinfo_file(str(CPUINFO / cpuinfo)), gpu, f"node-{n:06d}"))
 
 
-def write_fleet(path: Path, templates: list[dict[str, object]], count: int) -> None:
-    """`count` hosts cycling through `templates`, each with its own host name and GPU UUIDs, as JSON Lines."""
+def distinct_drivers(n: int) -> tuple[str, str]:
+    """Host n's own NVIDIA driver version (distinct for n < 1,500,000) and the CUDA it supports.
+
+    The majors run from 450 to 599, across the catalog's driver minimums (data/cuda.json).
+    """
+    major = 450 + n % 150
+    cuda = "13.0" if major >= 580 else "12.9" if major >= 575 else "12.4" if major >= 550 else "12.0"
+    return f"{major}.{n // 150 % 100:02d}.{n // 15_000:02d}", cuda
+
+
+def write_fleet(
+    path: Path,
+    templates: list[dict[str, object]],
+    count: int,
+    drivers: Callable[[int], tuple[str, str]] | None = None,
+) -> None:
+    """`count` hosts cycling through `templates`, each with its own host name and GPU UUIDs, as JSON Lines.
+
+    With `drivers`, host n with a GPU has the driver version and CUDA `drivers(n)` gives.
+    """
     with path.open("w") as out:
         for n in range(count):
-            document = json.loads(json.dumps(templates[n % len(templates)]))
+            document: Any = json.loads(json.dumps(templates[n % len(templates)]))
             document["host"] = f"node-{n:06d}"
             for i, device in enumerate(document["gpu"]["devices"]):
                 device["uuid"] = f"GPU-{n:08x}-{i:04x}"
+            if drivers is not None and document["gpu"]["devices"]:
+                document["gpu"]["driver_version"], document["gpu"]["cuda_driver_version"] = drivers(n)
             out.write(json.dumps(document) + "\n")
 
 

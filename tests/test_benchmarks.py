@@ -42,3 +42,29 @@ def test_plan_fleet_cover_runs_on_a_small_fleet() -> None:
     assert done.returncode == 0, done.stderr
     assert "tvselect plan --json --cover: 2000 hosts of 50 kinds" in done.stdout
     assert "builds, proved optimal, solver " in done.stdout
+
+
+def test_big_catalog_and_distinct_drivers_run_small() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "big_catalog.py"), "3000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tvselect --json --gpu 9.0 --catalog (3000 variants" in done.stdout
+    assert "tvselect list --json --catalog (3000 variants" in done.stdout
+    assert done.stdout.count("exit status 0 in ") == 2
+    cpuinfo = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+    if not cpuinfo.is_dir():
+        pytest.skip(f"machine data {cpuinfo} is not here")
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "cover_fleet.py"), "2000", "--kinds", "50", "--distinct-drivers"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2000 hosts of 50 kinds (" in done.stdout and "a driver version each;" in done.stdout

@@ -39,6 +39,10 @@ def _facts(host: str | None, uuids: tuple[str | None, ...], migs: tuple[str, ...
     return Facts(CPU, gpu, host)
 
 
+def _drivers(facts: Facts, version: str | None, cuda: str | None) -> Facts:
+    return facts._replace(gpu=facts.gpu._replace(driver_version=version, cuda_driver_version=cuda))
+
+
 def _text(facts: Facts) -> str:
     return json.dumps(to_document(facts))
 
@@ -60,6 +64,14 @@ FLEETS = [
     ),
     pytest.param([_facts('we"ird\\', ('GPU-"q"',)), _facts("\u00e9t\u00e9", ("GPU-\u2028",))], id="escaped"),
     pytest.param([_facts(None, ()), _facts("b", ())], id="no-gpu"),
+    pytest.param(
+        [
+            _facts("a", ("GPU-1",)),
+            _drivers(_facts("b", ("GPU-2",)), "550.54.14", None),
+            _drivers(_facts("c", ("GPU-3",)), None, "12.4"),
+        ],
+        id="drivers",
+    ),
 ]
 
 
@@ -94,6 +106,9 @@ BAD_LATER_LINES = [
     pytest.param(_with(GOOD, '"GPU-1"', '"GPU\\u12"'), "Invalid \\uXXXX escape", id="short-unicode-escape"),
     pytest.param(_with(GOOD, '"MIG-1"', "null"), "mig_devices[0].uuid", id="null-mig-uuid"),
     pytest.param(_with(GOOD, '"h1"', "7"), "'host' must be str", id="number-host"),
+    pytest.param(_with(GOOD, '"580.65.06"', '"580.x"'), "not an NVIDIA driver version", id="bad-driver"),
+    pytest.param(_with(GOOD, '"13.0"', '"13.0-rc"'), "not a CUDA version", id="bad-cuda-driver"),
+    pytest.param(_with(GOOD, '"580.65.06"', "580"), "driver_version", id="number-driver"),
 ]
 
 # A key name written with escapes is not cut out, so its value stays in the key as the line wrote it.
@@ -171,6 +186,8 @@ def fleet_lines(draw: st.DrawFn) -> list[str]:
     for _ in range(draw(st.integers(1, 4))):
         document = json.loads(json.dumps(FACTS_DOC))
         document["host"] = draw(values)
+        for field in ("driver_version", "cuda_driver_version"):
+            document["gpu"][field] = draw(values | st.sampled_from(["550.54.14", "13.0", "12", "1.2.3.4"]))
         for device in document["gpu"]["devices"]:
             device["uuid"] = draw(values)
             if draw(st.booleans()):

@@ -159,10 +159,18 @@ _CLOSED_READER = '"$@" | (exec 0<&-; sleep 1); exit ${PIPESTATUS[0]}'
 
 ROWS: dict[str, Case] = {
     # ---- data loss and acting on bad input
+    # A Jetson AGX Orin (no build for 8.7): a no-match on this node's own facts, as --nfd needs.
     "nfd-precious-no-match": Case(
-        ("--cpuinfo", "{power}", "--gpu", "none", "--nfd", "{precious}"),
+        ("--nfd", "{precious}"),
         2,
         "tvselect did not write it",
+        env=(("TVSELECT_ROOT", str(Path(__file__).parent / "roots" / "jetson-agx-orin")),),
+        untouched=("precious",),
+    ),
+    "nfd-on-simulated-facts": Case(
+        ("--cpuinfo", "{power}", "--gpu", "none", "--nfd", "{precious}"),
+        2,
+        "--nfd labels this node from its own facts",
         untouched=("precious",),
     ),
     "nfd-dev-full": Case(("--nfd", "/dev/full"), 2, "/dev/full: not a regular file"),
@@ -375,7 +383,8 @@ def test_a_signal_to_tvselect_reaches_flox_and_all_it_started(tmp_path: Path, nu
     )
     pid_file = Path(f"{env.flox_log}.pid")
     deadline = time.monotonic() + BOUND
-    while not pid_file.exists() and time.monotonic() < deadline:
+    # The whole line, not a file the fake has opened but not written yet.
+    while not (pid_file.exists() and pid_file.read_text().endswith("\n")) and time.monotonic() < deadline:
         time.sleep(0.05)
     flox_pid = int(pid_file.read_text())
     started = time.monotonic()

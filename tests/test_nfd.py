@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from tvselect.fleet.nfd import (
 )
 
 CPUINFO = Path(__file__).resolve().parents[1].parent / "shared" / "cpuinfo"
+ROOTS = Path(__file__).parent / "roots"
 TVSELECT = str(Path(sys.executable).with_name("tvselect"))
 HASWELL = CPUINFO / "linux-rhel7-haswell.txt"
 POWER9 = CPUINFO / "linux-rhel8-power9.txt"
@@ -293,8 +295,8 @@ def test_remove(tmp_path: Path, present: bool) -> None:
 # --- the command line --------------------------------------------------------------------
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TVSELECT, *args], capture_output=True, text=True, timeout=60, check=False)
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TVSELECT, *args], capture_output=True, text=True, timeout=60, check=False, env=env)
 
 
 @pytest.fixture
@@ -304,10 +306,19 @@ def cpuinfo() -> tuple[str, str]:
     return str(HASWELL), str(POWER9)
 
 
+def _node(tmp_path: Path, cpuinfo: str) -> dict[str, str]:
+    """This node's own facts from a probe root: an H100 without its driver (tests/roots/nvidia-no-driver,
+    identified by its PCI device ID) with the CPU of `cpuinfo`. --nfd refuses simulated facts."""
+    root = tmp_path / "node"
+    shutil.copytree(ROOTS / "nvidia-no-driver", root, symlinks=True)
+    shutil.copy(cpuinfo, root / "proc" / "cpuinfo")
+    return {**os.environ, "TVSELECT_ROOT": str(root), "PATH": "/nonexistent", "LD_LIBRARY_PATH": ""}
+
+
 def test_cli_writes_then_removes_on_no_match(tmp_path: Path, cpuinfo: tuple[str, str]) -> None:
     haswell, power9 = cpuinfo
     path = tmp_path / "tvselect"
-    done = _run("--json", "--cpuinfo", haswell, "--gpu", "9.0", "--nfd", str(path), "--nfd-expiry", "2h")
+    done = _run("--json", "--nfd", str(path), "--nfd-expiry", "2h", env=_node(tmp_path / "a", haswell))
     assert done.returncode == ExitCode.OK, done.stderr
     lines = path.read_text().splitlines()
     assert lines[0].startswith("# +expiry-time=")
@@ -318,11 +329,30 @@ def test_cli_writes_then_removes_on_no_match(tmp_path: Path, cpuinfo: tuple[str,
     assert f"{NAMESPACE}package=torchvision-python313-cuda12_9-sm90-avx2" in lines
     assert f"{NAMESPACE}gpu-arch=sm90" in lines
 
-    done = _run("--json", "--cpuinfo", power9, "--nfd", str(path))
+    done = _run("--json", "--nfd", str(path), env=_node(tmp_path / "b", power9))
     assert done.returncode == ExitCode.NO_MATCH
     assert not path.exists()
     assert "removed" in done.stderr
-    assert os.listdir(tmp_path) == []
+    assert sorted(os.listdir(tmp_path)) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "simulated",
+    [("--gpu", "9.0"), ("--driver", "550.54.14"), ("--cpuinfo", "{haswell}"), ("--facts", "{facts}")],
+    ids=["gpu", "driver", "cpuinfo", "facts"],
+)
+def test_cli_nfd_refuses_simulated_facts(
+    tmp_path: Path, cpuinfo: tuple[str, str], simulated: tuple[str, ...]
+) -> None:
+    """NFD labels describe this node, as an install is for it: neither takes simulated facts."""
+    path = tmp_path / "tvselect"
+    facts = tmp_path / "facts.json"
+    facts.write_text("{}")
+    argv = [a.format(haswell=cpuinfo[0], facts=facts) for a in simulated]
+    done = _run("--json", *argv, "--nfd", str(path))
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert "--nfd labels this node from its own facts" in done.stderr
+    assert not path.exists() and done.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -340,7 +370,7 @@ def test_cli_bad_nfd_input(
     path = tmp_path / "tvselect"
     path.write_text("kept\n")
     argv = [a.format(path=path, missing=tmp_path / "absent" / "x") for a in args]
-    done = _run("--json", "--cpuinfo", cpuinfo[0], "--gpu", "9.0", *argv)
+    done = _run("--json", *argv, env=_node(tmp_path, cpuinfo[0]))
     assert done.returncode == ExitCode.BAD_INPUT
     assert message in done.stderr
     assert path.read_text() == "kept\n"

@@ -58,15 +58,15 @@ MACHINES = [
     ),
     Machine(
         tree="nvidia-no-driver",
-        source="none",
-        caps=[],
-        reason="NVIDIA GPU 0000:65:00.0 found, but the nvidia kernel module is not loaded",
-        excluded={
-            "0000:65:00.0": "NVIDIA GPU 0000:65:00.0 found, but the nvidia kernel module is not loaded"
-        },
-        package="torchvision-python313-cpu-avx512",
-        decision_reason="NVIDIA GPU 0000:65:00.0 found, but the nvidia kernel module is not loaded",
-        notes=("libnvidia-ml.so.1 exists: the kernel driver is not loaded",),
+        source="pci",
+        caps=["9.0"],
+        reason=None,
+        package="torchvision-python313-cuda12_9-sm90-avx512",
+        decision_reason="the GPU (9.0) has an exact sm90 build",
+        notes=(
+            "libnvidia-ml.so.1 exists: the kernel driver is not loaded",
+            "device 10de:2330 is NVIDIA H100 SXM5 80GB (GH100), compute capability 9.0",
+        ),
     ),
     Machine(
         tree="wsl2",
@@ -129,16 +129,19 @@ def test_orin_host_name_and_cpu_come_from_the_tree() -> None:
     )
 
 
-def _thor(tmp_path: Path, release: str) -> Path:
+def _thor(tmp_path: Path, release: str | None) -> Path:
     """An AGX Thor as a tree built here from the Orin's, with Thor's SoC and L4T release (see README)."""
     root = tmp_path / "thor"
     shutil.copytree(ROOTS / "jetson-agx-orin", root, symlinks=True)
     base = root / "sys" / "firmware" / "devicetree" / "base"
     (base / "compatible").write_bytes(b"nvidia,tegra264\0")
     (base / "model").write_bytes(b"NVIDIA Jetson AGX Thor Developer Kit\0")
-    (root / "etc" / "nv_tegra_release").write_text(
-        f"# R{release.split('.')[0]} (release), REVISION: {release.partition('.')[2]}, GCID: 1, BOARD: generic, EABI: aarch64\n"
-    )
+    if release is None:
+        (root / "etc" / "nv_tegra_release").unlink()
+    else:
+        (root / "etc" / "nv_tegra_release").write_text(
+            f"# R{release.split('.')[0]} (release), REVISION: {release.partition('.')[2]}, GCID: 1, BOARD: generic, EABI: aarch64\n"
+        )
     features = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp sve sve2"
     cpu = f"processor\t: 0\nFeatures\t: {features}\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU part\t: 0xd83\n"
     (root / "proc" / "cpuinfo").write_text(cpu)
@@ -149,20 +152,42 @@ def _thor(tmp_path: Path, release: str) -> Path:
     ("release", "cap", "code", "package"),
     [
         ("38.2.0", "11.0", 0, "torchvision-python313-cuda13_0-sm110-armv9"),
-        ("99.0", None, 0, "torchvision-python313-cpu-armv9"),
+        ("99.0", "11.0", 0, "torchvision-python313-cuda13_0-sm110-armv9"),
+        (None, "11.0", 0, "torchvision-python313-cuda13_0-sm110-armv9"),
     ],
-    ids=["cuda13-driver", "unknown-release"],
+    ids=["cuda13-driver", "unknown-release", "no-release-file"],
 )
-def test_thor(tmp_path: Path, release: str, cap: str | None, code: int, package: str) -> None:
+def test_thor(tmp_path: Path, release: str | None, cap: str, code: int, package: str) -> None:
+    """A Thor whose CUDA version is unknown gets its sm110 build, with one warning naming what was not
+    checked (as a desktop GPU whose driver version is unknown); where it is known, no warning."""
     root = _thor(tmp_path, release)
     gpu = _probe(root)["gpu"]
-    assert [d["compute_capability"] for d in gpu["devices"]] == ([cap] if cap else [])
-    if cap is None:
-        assert "CUDA driver version is unknown" in gpu["excluded"][0]["reason"]
+    assert [d["compute_capability"] for d in gpu["devices"]] == [cap]
     done = run("--json", env={"TVSELECT_ROOT": str(root), **NO_NVIDIA_TOOLS})
     assert done.code == code, done.stderr
     doc = done.json()
     assert isinstance(doc, dict) and doc["package"] == package
+    unchecked = [w for w in doc["warnings"] if "was not checked" in w]
+    if gpu["cuda_driver_version"] is None:
+        assert unchecked == [
+            "this board's CUDA version is unknown (no Jetson Linux release tvselect knows was read), so "
+            f"whether its CUDA driver runs this CUDA {doc['cuda']} build was not checked"
+        ]
+        assert done.stderr.count("warning:") == 1, done.stderr
+    else:
+        assert unchecked == [], doc["warnings"]
+
+
+def test_orin_notes_and_warnings_agree_on_the_driver_check() -> None:
+    """The Orin's CUDA version is known (L4T R36.4): the note says the driver need is checked through
+    it, and no warning says the driver minimum was not checked."""
+    env = {"TVSELECT_ROOT": str(ROOTS / "jetson-agx-orin"), **NO_NVIDIA_TOOLS}
+    done = run("--json", env=env)
+    doc = done.json()
+    assert isinstance(doc, dict)
+    notes = doc["facts"]["gpu"]["notes"]
+    assert any("a build's driver need is checked through CUDA 12.6 alone" in n for n in notes), notes
+    assert not [w for w in doc["warnings"] if "driver" in w], doc["warnings"]
 
 
 def test_cuda_visible_devices_hides_the_tegra_gpu() -> None:

@@ -184,7 +184,10 @@ def test_driver_without_gpu_says_it_changes_nothing() -> None:
 
 def test_nfd_write_is_confirmed(tmp_path: Path) -> None:
     target = tmp_path / "tvselect"
-    done = run("--gpu", "9.0", "--driver", "550.54.14", "--nfd", str(target), "--nfd-expiry", "3h")
+    # This node's own facts (--nfd refuses simulated ones): an H100 identified by its PCI device ID.
+    root = Path(__file__).parent / "roots" / "nvidia-no-driver"
+    env = {"TVSELECT_ROOT": str(root), "PATH": "/nonexistent", "LD_LIBRARY_PATH": ""}
+    done = run("--nfd", str(target), "--nfd-expiry", "3h", env=env)
     assert done.code == 0 and target.is_file()
     assert f"tvselect: wrote 5 Node Feature Discovery labels to {target}, expiring " in done.stderr
 

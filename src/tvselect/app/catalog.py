@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from tvselect.catalog.model import Catalog
     from tvselect.catalog.sources import RecipeFiles
 
-MAX_EXISTING_BYTES = 64 * 1024 * 1024
-
 
 class ImportResult(NamedTuple):
     """A catalog read from recipes."""
@@ -145,7 +143,6 @@ def branch_notes(catalog: Any) -> tuple[str, ...]:
 
 def check_output(path: str) -> None:
     """Refuse to replace anything but a regular file that tvselect wrote (a catalog it imported)."""
-    import json
     import os
     import stat
 
@@ -159,14 +156,33 @@ def check_output(path: str) -> None:
         raise BadInputError(f"-o {path}: cannot be checked ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
         raise BadInputError(f"-o {path}: exists and is not a regular file; not replaced")
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_EXISTING_BYTES)
-        document = json.loads(data)
-    except (OSError, ValueError, RecursionError):
-        document = None
+    document = _own_catalog(path)
     if not isinstance(document, dict) or document.get("generator") != GENERATOR:
         raise BadInputError(f"-o {path}: exists and is not a catalog tvselect wrote; not replaced")
+
+
+def _own_catalog(path: str) -> object:
+    """The document at `path` when it may be a catalog tvselect wrote, else None, parsed only then.
+
+    A foreign file is refused by its size and first bytes, before anything is parsed: tvselect
+    writes no catalog larger than --catalog reads, and writes its generator among the first keys.
+    """
+    import json
+    import os
+
+    from tvselect.catalog.importer import GENERATOR
+    from tvselect.catalog.model import MAX_CATALOG_BYTES
+
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_CATALOG_BYTES:
+                return None
+            data = handle.read(MAX_CATALOG_BYTES + 1)
+        if len(data) > MAX_CATALOG_BYTES or json.dumps(GENERATOR).encode() not in data[:4096]:
+            return None
+        return json.loads(data)
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 class LintResult(NamedTuple):

@@ -50,6 +50,22 @@ class ChooseRequest(NamedTuple):
     """`--nfd-expiry`: how long the labels hold."""
     available: str | None = None
     """`--available FILE`: the packages the org has published (`-`: standard input)."""
+    gpu_from_pci: bool = False
+    """`--gpu-from-pci`: with `--install`, install a GPU build even when the GPU was identified only by
+    its PCI device ID (no NVIDIA driver that answers yet)."""
+
+
+class MachineNeeds(NamedTuple):
+    """What a machine whose GPU facts came from the PCI bus must do before the chosen build can use its GPUs."""
+
+    action: str
+    """E.g. `load the NVIDIA driver`."""
+    min_driver: str | None
+    """The chosen build's NVIDIA driver minimum (data/cuda.json), e.g. `580`."""
+    text: str
+    """E.g. `load the NVIDIA driver, 580 or newer`."""
+    why: str | None
+    """Why NVIDIA's tools did not read the GPUs."""
 
 
 class Report(NamedTuple):
@@ -86,6 +102,17 @@ class Report(NamedTuple):
         return self.decision.variant
 
     @property
+    def machine_needs(self) -> MachineNeeds | None:
+        """What the machine must do before the chosen GPU build can run (GPU facts from the PCI bus)."""
+        from tvselect.engine.decision import machine_needs
+
+        facts = self.decision.facts
+        found = machine_needs(facts, self.variant)
+        if found is None:
+            return None
+        return MachineNeeds(found.action, found.min_driver, found.text, facts.gpu.tools_reason)
+
+    @property
     def reasons(self) -> tuple[Reason, ...]:
         """Why this variant: what the published set changed first, then the engine's reasons."""
         return self.published_reasons + self.decision.reasons
@@ -93,7 +120,13 @@ class Report(NamedTuple):
     @property
     def warnings(self) -> tuple[str, ...]:
         """Every warning, as text."""
-        texts = [w.text for w in self.decision.warnings]
+        # What the machine needs is said of the variant this run chose (the published one, if any).
+        texts = [w.text for w in self.decision.warnings if w.code != "machine-needs"]
+        needs = self.machine_needs
+        if needs is not None:
+            from tvselect.engine.reasons import reason
+
+            texts.append(reason("machine-needs", needs=needs.text, why=needs.why or "").text)
         texts.extend(input_warnings(self.machine, self.decision.facts))
         texts.extend(self.notes)
         if self.install_plan is not None and self.install_plan.unpinnable:
@@ -132,6 +165,13 @@ def check_request(request: ChooseRequest) -> None:
             "--install installs for this machine's own facts; with --facts, --cpuinfo, --gpu or --driver "
             "add --dry-run to see the command for that machine"
         )
+    if request.nfd is not None and request.machine.simulated:
+        raise BadInputError(
+            "--nfd labels this node from its own facts; with --facts, --cpuinfo, --gpu or --driver the "
+            "labels would describe another machine (tvselect plan decides for other machines)"
+        )
+    if request.gpu_from_pci and not request.install:
+        raise BadInputError("--gpu-from-pci goes with --install")
     if (request.directory is not None or request.dry_run) and not request.install:
         raise BadInputError("--dir and --dry-run go with --install")
     if request.available == "-" and request.machine.facts_path == "-":
@@ -172,18 +212,16 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
     published = _published(request, available, facts, catalog, options, environ)
     variant = decision.variant if published is None else published.chosen
     plan = plan_install(variant, catalog, request.org, request.directory) if variant is not None else None
-    result = (
-        run_install(plan, dry_run=request.dry_run, timeout=request.timeout)
-        if request.install and plan is not None
-        else None
-    )
+    result = _refused(request, facts, variant) if request.install and plan is not None else None
+    if result is None and request.install and plan is not None:
+        result = run_install(plan, dry_run=request.dry_run, timeout=request.timeout)
     if request.install and published is not None and published.chosen is None:
         result = _nothing_published(published)
     verification = None
     if request.verify and result is not None and result.ok:
         # Judged against what was installed: the best published variant when that is not the best.
         installed = decision._replace(variant=variant) if variant is not None else decision
-        verification = _verify_installed(request.directory, facts, catalog, installed, environ)
+        verification = _verify_installed(request, facts, catalog, installed, environ)
     nfd_note = _write_nfd(request.nfd, request.nfd_expiry, decision, catalog) if request.nfd else None
     why = _published_reasons(published, decision, request.install)
     return Report(
@@ -198,6 +236,26 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         why,
         request.machine,
         notes,
+    )
+
+
+def _refused(request: ChooseRequest, facts: Facts, variant: Variant | None) -> InstallResult | None:
+    """Why the GPU build is not installed: its GPU was identified only by its PCI device ID, and the
+    user did not say --gpu-from-pci; None when the install may go ahead."""
+    from tvselect.engine.decision import machine_needs
+
+    found = machine_needs(facts, variant)
+    if found is None or request.gpu_from_pci or request.dry_run or variant is None:
+        return None
+    from tvselect.flox.install import InstallResult
+
+    return InstallResult(
+        (),
+        False,
+        None,
+        f"{variant.package} not installed: the GPU was identified only by its PCI device ID "
+        f"({facts.gpu.tools_reason}), and this machine still needs to {found.text}; add --gpu-from-pci "
+        "to install this GPU build anyway, or --cpu-only to install a CPU-only build",
     )
 
 
@@ -253,12 +311,14 @@ def _published_reasons(
 
 
 def _verify_installed(
-    directory: str | None, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
+    request: ChooseRequest, facts: Facts, catalog: Catalog, decision: Decision, environ: Mapping[str, str]
 ) -> VerifyResult:
+    """`tvselect verify` in the flox environment, given verify's time limit or --timeout if shorter."""
     from tvselect.verify.checks import judge
     from tvselect.verify.run import DEFAULT_TIMEOUT, flox_command, run_payload
 
-    observed = run_payload(flox_command(directory), timeout=DEFAULT_TIMEOUT, env=environ)
+    timeout = min(request.timeout, DEFAULT_TIMEOUT)
+    observed = run_payload(flox_command(request.directory), timeout=timeout, env=environ)
     return judge(observed, facts, catalog, decision)
 
 

@@ -97,7 +97,9 @@ def cover_fleet_plan(
     from tvselect.app.plan import checked
 
     entries = checked(read_entries(files, stdin, kinds=True), catalog.known_capabilities)
-    fleet = group_fleet(progress(entries))
+    from tvselect.engine.rules import driver_classes
+
+    fleet = group_fleet(progress(entries), driver_classes(catalog))
     for bad in fleet.invalid:
         skipped(bad)
     if not fleet.hosts:

@@ -35,10 +35,30 @@ def decode_text(data: bytes, label: str, kind: str, error: type[BadInputError] =
         raise error(f"{label}: not UTF-8 text, not {kind}") from None
 
 
-def load_json(text: str, label: str, error: type[BadInputError] = BadInputError) -> Any:
-    """`text` parsed as JSON; `error` starting with `label` and saying where it is not JSON."""
+MAX_JSON_VALUES = 4_000_000
+"""The most JSON values a document may hold (a 16 MiB catalog of minimal variants holds ~2 million)."""
+
+
+def json_values(text: str) -> int:
+    """An upper bound of the JSON values `text` parses to, counted before parsing it.
+
+    Each value but the first of a container follows a comma or is an object's key; with the
+    containers themselves this bounds the memory json.loads can take: ~100 bytes a value.
+    """
+    return text.count(",") + text.count(":") + text.count("{") + text.count("[") + 1
+
+
+def load_json(
+    text: str, label: str, error: type[BadInputError] = BadInputError, max_values: int = MAX_JSON_VALUES
+) -> Any:
+    """`text` parsed as JSON; `error` starting with `label` and saying where it is not JSON.
+
+    Refused before it is parsed when it may hold more than `max_values` values.
+    """
     import json
 
+    if json_values(text) > max_values:
+        raise error(f"{label}: more than {max_values:,} JSON values, more than it can hold")
     try:
         return json.loads(text, parse_float=finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -192,11 +212,45 @@ def read_user_file(
         return read_stream(handle, label, limit, error)
 
 
-def read_capped(path: str, limit: int) -> tuple[bytes, bool]:
-    """The first `limit` bytes of the file at `path`, and whether it holds more; OSError if unreadable."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+def read_capped(path: str, limit: int, *, sized: bool = False) -> tuple[bytes, bool]:
+    """The first `limit` bytes of the regular file at `path`, and whether it holds more.
+
+    Opened without blocking and checked on the open descriptor: a FIFO or device put where a
+    file was expected (a probe root's /proc/cpuinfo, a sysfs entry) is an OSError, never a hang,
+    and so is a file with nothing to read yet (`/proc/kmsg`). With `sized` (files on a disk,
+    such as recipes), no more is read than the size the file system gives: a kernel file that
+    says 0 (`/proc/kmsg`) is read as empty, never drained. OSError if unreadable.
+    """
+    import errno
+
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        wanted = min(status.st_size, limit + 1) if sized else limit + 1
+        data = _read_upto(handle, wanted, path)
+    finally:
+        os.close(handle)
     return data[:limit], len(data) > limit
+
+
+def _read_upto(handle: int, wanted: int, path: str) -> bytes:
+    """At most `wanted` bytes from the non-blocking `handle`; OSError when it would block."""
+    import errno
+
+    chunks: list[bytes] = []
+    size = 0
+    while size < wanted:
+        try:
+            chunk = os.read(handle, min(_CHUNK, wanted - size))
+        except BlockingIOError:
+            raise OSError(errno.EAGAIN, "it has nothing to read yet and would block", path) from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def shipped_text(name: str) -> str:

@@ -75,6 +75,7 @@ class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
         self.version = SCHEMA_VERSION
+        self.minimums: dict[str, tuple[Any, Any, Any]] = {}
 
     def fail(self, where: str, problem: str) -> CatalogError:
         return CatalogError(f"catalog {self.source}: {where}: {problem}")
@@ -272,30 +273,28 @@ class _Checker:
             if (branch, package) in seen:
                 raise self.fail(where, f"listed twice on branch '{branch}'")
             seen.add((branch, package))
-            variant = Variant(package=package, branch=branch, gpu_arch=gpu_arch, cpu_isa=isa)
-            result.append(self.details(variant, entry, branches[branch], isas[isa], where))
+            result.append(self.details(package, gpu_arch, entry, branches[branch], isas[isa], where))
         return tuple(result)
 
     def details(
-        self, variant: Variant, entry: dict[str, Any], branch: Branch, isa: Isa, where: str
+        self, package: str, gpu_arch: str | None, entry: dict[str, Any], branch: Branch, isa: Isa, where: str
     ) -> Variant:
-        """The version 2 fields of a variant; where absent, the branch's (and its ISA's platform)."""
-        from tvselect.catalog.tables import driver_minimum
-
+        """The variant with its version 2 fields; where absent, the branch's (and its ISA's platform)."""
         get = entry.get
         cuda = self.cuda(entry, where, null=True) if "cuda" in entry else branch.cuda
-        if variant.gpu_arch is None and "cuda" not in entry:
+        if gpu_arch is None and "cuda" not in entry:
             cuda = None
-        if variant.gpu_arch is not None and cuda is None:
+        if gpu_arch is not None and cuda is None:
             raise self.fail(where, "a CUDA build (gpu_arch is set) needs a cuda version")
         platforms = (
             self.strings(entry, "platforms", where) if "platforms" in entry else (f"{isa.arch}-linux",)
         )
-        try:
-            minimum = driver_minimum(cuda) if cuda is not None else (None, None, None)
-        except CatalogError as exc:
-            raise self.fail(where, str(exc)) from None
-        return variant._replace(
+        minimum = self.minimum(cuda, where)
+        return Variant(
+            package=package,
+            branch=branch.name,
+            gpu_arch=gpu_arch,
+            cpu_isa=isa.name,
             cuda=cuda,
             platforms=platforms,
             torchvision=self.field_(entry, "torchvision", where, str, null=True)
@@ -343,6 +342,20 @@ class _Checker:
             overlays=self.strings(entry, "overlays", where),
             **text,
         )
+
+    def minimum(self, cuda: str | None, where: str) -> tuple[Any, Any, Any]:
+        """The driver minimum for builds of CUDA `cuda` (data/cuda.json), looked up once per version."""
+        from tvselect.catalog.tables import driver_minimum
+
+        if cuda is None:
+            return None, None, None
+        known = self.minimums.get(cuda)
+        if known is None:
+            try:
+                known = self.minimums[cuda] = driver_minimum(cuda)
+            except CatalogError as exc:
+                raise self.fail(where, str(exc)) from None
+        return known
 
     def check_name(self, package: str, branch: Branch, gpu_arch: str | None, isa: str, where: str) -> None:
         match = _PACKAGE.fullmatch(package)

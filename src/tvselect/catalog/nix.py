@@ -159,36 +159,28 @@ def _line(node: Node) -> int:
 
 
 def _first_error(node: Node) -> Node:
-    """The first ERROR or MISSING node under `node` (which has_error)."""
-    for child in node.children:
-        if child.is_error or child.is_missing:
-            return child
-        if child.has_error:
-            return _first_error(child)
-    return node
+    """The first ERROR or MISSING node under `node` (which has_error), found without recursion."""
+    while True:
+        child = next((c for c in node.children if c.has_error or c.is_missing), None)
+        if child is None or child.is_error or child.is_missing:
+            return child or node
+        node = child
 
 
 def _text(node: Node) -> str:
     return bytes(node.text or b"").decode("utf-8")
 
 
-def _string(node: Node, file: str, what: str) -> Located:
-    """The value of a plain string literal; an error for anything else (interpolation, a call)."""
-    if node.type != "string_expression" or any(
-        c.type not in ("string_fragment",) for c in node.named_children
-    ):
-        raise RecipeError(f"{file}:{_line(node)}: {what} is not a plain string ({_text(node)[:60]!r})")
-    return Located("".join(_text(c) for c in node.named_children), _line(node))
-
-
 def parse_tree(data: bytes, file: str) -> Node:
     """The checked syntax tree of a Nix file; RecipeError naming FILE:LINE when it cannot be read."""
     _check_bytes(data, file)
-    tree = _tools().parser.parse(data)
-    if tree.root_node.has_error:
-        bad = _first_error(tree.root_node)
-        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error near {_text(bad)[:40]!r}")
+    # Nix ends a line (and a `#` comment) at CR as at LF; tree-sitter-nix only at LF.
+    tree = _tools().parser.parse(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
     root: Node = tree.root_node
+    if root.has_error:
+        bad = _first_error(root)
+        near = f": {bad.type!r} missing" if bad.is_missing else f" near {_text(bad)[:40]!r}"
+        raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error{near}")
     return root
 
 
@@ -244,4 +236,7 @@ def parse_recipe(
     """
     from tvselect.catalog.nixparts import read_recipe
 
-    return read_recipe(parse_tree(data, file), file, libs or {}, label, parsed)
+    try:
+        return read_recipe(parse_tree(data, file), file, libs or {}, label, parsed)
+    except RecursionError:  # a guard for any reader of nested nodes: depth is the input's, not ours
+        raise RecipeError(f"{file}:1: nested too deeply to be a recipe") from None

@@ -187,18 +187,18 @@ class Catalog(NamedTuple):
 
 def index_packages(variants: tuple[Variant, ...]) -> dict[str, tuple[str, ...]]:
     """For each package name, the branches that build a package of that name."""
-    index: dict[str, tuple[str, ...]] = {}
+    index: dict[str, list[str]] = {}
     for variant in variants:
-        index[variant.package] = (*index.get(variant.package, ()), variant.branch)
-    return index
+        index.setdefault(variant.package, []).append(variant.branch)
+    return {name: tuple(branches) for name, branches in index.items()}
 
 
 def index_gpu_archs(variants: tuple[Variant, ...]) -> dict[str | None, tuple[int, ...]]:
     """For each GPU architecture (None: CPU-only), the positions of its variants in `variants`."""
-    index: dict[str | None, tuple[int, ...]] = {}
+    index: dict[str | None, list[int]] = {}
     for position, variant in enumerate(variants):
-        index[variant.gpu_arch] = (*index.get(variant.gpu_arch, ()), position)
-    return index
+        index.setdefault(variant.gpu_arch, []).append(position)
+    return {arch: tuple(positions) for arch, positions in index.items()}
 
 
 def index_cudas(variants: tuple[Variant, ...]) -> tuple[Variant, ...]:

@@ -1,20 +1,28 @@
 """Where recipes come from: a checkout folder's `.flox/pkgs/*.nix`, or a branch of a git repository
-read from git objects (the work tree untouched) through the `git` command, bounded in time and size.
+read as plain git objects (gitread.py: the work tree untouched, nothing the repository configures run).
+
+Every recipe file is read bounded and without blocking (a regular file, at most
+MAX_RECIPE_BYTES); every name shown in a message passes through `safe_line`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
+from tvselect.base.safe_text import safe_line
 from tvselect.catalog.nix import MAX_RECIPE_BYTES
 from tvselect.errors import BadInputError
+
+if TYPE_CHECKING:
+    from tvselect.catalog.gitread import Entry, Revision
 
 PKGS = ".flox/pkgs"
 MAX_RECIPES = 2000
 MAX_LIB_DEPTH = 3
 """How many folders below `.flox/pkgs` imported files are read from (`lib/` is one)."""
-GIT_TIMEOUT = 30.0
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
+"""The most bytes of recipes read from one folder or branch (real recipes are under 10 KiB each)."""
 
 
 class RecipeFiles(NamedTuple):
@@ -39,17 +47,16 @@ class RecipeFiles(NamedTuple):
         return found
 
 
-def _read_capped(path: str) -> bytes:
-    import os
-    import stat
+def read_recipe_file(path: str) -> bytes:
+    """The bytes of a recipe file: a regular file opened without blocking, at most one byte over
+    MAX_RECIPE_BYTES (nix.py then says it is too large); BadInputError naming it otherwise."""
+    from tvselect.base.textfile import read_capped
 
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise BadInputError(f"{path}:1: not a regular file")
-        with open(path, "rb") as handle:
-            return handle.read(MAX_RECIPE_BYTES + 1)  # one byte over: nix.py says it is too large
+        data, more = read_capped(path, MAX_RECIPE_BYTES, sized=True)
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise BadInputError(f"{safe_line(path)}: cannot be read ({exc.strerror or exc})") from None
+    return data + b" " if more else data
 
 
 def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
@@ -60,23 +67,29 @@ def read_folder(path: str, branch: str | None = None) -> RecipeFiles:
     try:
         names = sorted(n for n in os.listdir(pkgs) if n.endswith(".nix"))
     except OSError as exc:
-        raise BadInputError(f"{path}: no readable {PKGS} folder ({exc.strerror})") from None
+        raise BadInputError(f"{safe_line(path)}: no readable {PKGS} folder ({exc.strerror})") from None
     if not names:
-        raise BadInputError(f"{pkgs}: no *.nix recipe")
+        raise BadInputError(f"{safe_line(pkgs)}: no *.nix recipe")
     if len(names) > MAX_RECIPES:
-        raise BadInputError(f"{pkgs}: {len(names)} recipes, more than {MAX_RECIPES}")
+        raise BadInputError(f"{safe_line(pkgs)}: {len(names)} recipes, more than {MAX_RECIPES}")
     name = branch or os.path.basename(os.path.abspath(path))
-    return RecipeFiles(
-        name,
-        tuple((os.path.join(pkgs, n), _read_capped(os.path.join(pkgs, n))) for n in names),
-        _read_libs(pkgs),
-        pkgs,
-    )
+    files, total = [], 0
+    for n in names:
+        data = read_recipe_file(os.path.join(pkgs, n))
+        total += len(data)
+        if total > MAX_SOURCE_BYTES:
+            raise BadInputError(_too_much(safe_line(pkgs)))
+        files.append((os.path.join(pkgs, n), data))
+    return RecipeFiles(name, tuple(files), _read_libs(pkgs, total), pkgs)
 
 
-def _read_libs(pkgs: str) -> tuple[tuple[str, bytes], ...]:
-    """The `.nix` files in the folders under `.flox/pkgs` (not following links out of it), bounded
-    in depth, number and size."""
+def _too_much(where: str) -> str:
+    return f"{where}: recipes of more than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB in all; real ones are a few KiB each"
+
+
+def _read_libs(pkgs: str, total: int) -> tuple[tuple[str, bytes], ...]:
+    """The `.nix` files in the folders under `.flox/pkgs` (links not followed: one may point out of
+    the checkout), bounded in depth, number and, with the recipes' `total`, size."""
     import os
 
     found: list[tuple[str, bytes]] = []
@@ -89,77 +102,72 @@ def _read_libs(pkgs: str) -> tuple[tuple[str, bytes], ...]:
         for name in sorted(n for n in files if n.endswith(".nix")):
             full = os.path.join(top, name)
             if os.path.islink(full):
-                continue  # a link may point outside the checkout: not read
-            found.append((os.path.join(relative, name).replace(os.sep, "/"), _read_capped(full)))
+                continue
+            data = read_recipe_file(full)
+            total += len(data)
+            if total > MAX_SOURCE_BYTES:
+                raise BadInputError(_too_much(safe_line(pkgs)))
+            found.append((os.path.join(relative, name).replace(os.sep, "/"), data))
             if len(found) > MAX_RECIPES:
-                raise BadInputError(f"{pkgs}: more than {MAX_RECIPES} .nix files in its folders")
+                raise BadInputError(f"{safe_line(pkgs)}: more than {MAX_RECIPES} .nix files in its folders")
     return tuple(found)
-
-
-def _git(repo: str, args: list[str], env: Mapping[str, str]) -> bytes:
-    from tvselect.base.children import Finished, NotStarted, TimedOut, run_bounded
-
-    done = run_bounded(["git", "-C", repo, *args], {**env, "GIT_TERMINAL_PROMPT": "0"}, GIT_TIMEOUT)
-    if isinstance(done, NotStarted):
-        raise BadInputError(f"git could not be started: {done.reason}")
-    if isinstance(done, TimedOut):
-        raise BadInputError(f"git {args[0]} in {repo} did not finish in {GIT_TIMEOUT:g} s")
-    assert isinstance(done, Finished)
-    if done.returncode != 0:
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise BadInputError(f"git {args[0]} in {repo} failed: {why[-1] if why else done.returncode}")
-    return done.stdout
 
 
 def git_branches(repo: str, env: Mapping[str, str]) -> tuple[str, ...]:
     """The local branches of a repository."""
-    out = _git(repo, ["for-each-ref", "--format=%(refname:short)", "refs/heads/"], env)
-    return tuple(line for line in out.decode("utf-8", "replace").splitlines() if line)
+    from tvselect.catalog.gitread import branches
 
-
-def _listing(repo: str, branch: str, env: Mapping[str, str]) -> list[tuple[str, int]]:
-    """(path, size) of each `.nix` blob under `.flox/pkgs/` of `branch` (recipes, and the files in its
-    folders that recipes may import), refusing oversized trees before reading them."""
-    out = _git(repo, ["ls-tree", "-r", "-z", "-l", branch, "--", f"{PKGS}/"], env)
-    found = []
-    for entry in out.split(b"\0"):
-        meta, _, path = entry.partition(b"\t")
-        fields = meta.split()
-        depth = path.count(b"/") - PKGS.count("/") - 1
-        if len(fields) == 4 and fields[1] == b"blob" and path.endswith(b".nix") and depth <= MAX_LIB_DEPTH:
-            size = int(fields[3]) if fields[3].isdigit() else MAX_RECIPE_BYTES + 1
-            found.append((path.decode("utf-8", "replace"), size))
-    if not any(p.count("/") == PKGS.count("/") + 1 for p, _ in found):
-        raise BadInputError(f"{repo}: branch {branch} has no {PKGS}/*.nix recipe")
-    if len(found) > MAX_RECIPES or any(size > MAX_RECIPE_BYTES for _, size in found):
-        raise BadInputError(f"{repo}: branch {branch}: recipes too many or too large to be recipes")
-    return sorted(found)
+    return branches(repo, env)
 
 
 def read_git(repo: str, branch: str, env: Mapping[str, str]) -> RecipeFiles:
-    """The recipes of one branch, from git objects: one `git archive` of the checked sizes."""
-    import io
-    import tarfile
+    """The recipes of one branch, from git objects: each `.flox/pkgs/*.nix` blob, as it is stored."""
+    from tvselect.catalog.gitread import resolve
 
-    if not branch or branch.startswith("-"):
-        raise BadInputError(f"--branch {branch!r}: not a branch name")
-    listing = _listing(repo, branch, env)
-    data = _git(repo, ["archive", "--format=tar", branch, "--", *(p for p, _ in listing)], env)
-    files, libs = [], []
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        for path, _ in listing:
-            member = archive.extractfile(path)
-            data = member.read() if member else b""
-            under = path.removeprefix(f"{PKGS}/")
-            if "/" in under:
-                libs.append((under, data))  # read from the same tree as the recipes
-            else:
-                files.append((f"{branch}:{path}", data))
-    return RecipeFiles(branch, tuple(files), tuple(libs), f"{branch}:{PKGS}", _commit(repo, branch, env))
+    return read_revision(resolve(repo, branch, env))
 
 
-def _commit(repo: str, branch: str, env: Mapping[str, str]) -> str | None:
-    """The commit a branch names, recorded in the catalog so that `catalog diff` shows its age."""
-    out = _git(repo, ["rev-parse", "--verify", "--end-of-options", f"{branch}^{{commit}}"], env)
-    text = out.decode("ascii", "replace").strip()
-    return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None
+def read_revision(revision: Revision) -> RecipeFiles:
+    """The recipes of a resolved revision; `gitread.read_paths(revision, …)` reads any other file
+    of the same tree (a `lib/*.nix` a recipe imports), as of the same commit."""
+    from tvselect.catalog.gitread import list_tree, read_entries
+
+    repo, branch = revision.repo, revision.name
+    entries = list_tree(revision, [f"{PKGS}/"])
+    listing = [e for e in entries if e.path.endswith(".nix") and e.kind != "tree"]
+    if not listing:
+        raise BadInputError(f"{safe_line(repo)}: branch {safe_line(branch)} has no {PKGS}/*.nix recipe")
+    if len(listing) > MAX_RECIPES:
+        raise BadInputError(f"{revision.shown(PKGS)}: {len(listing)} recipes, more than {MAX_RECIPES}")
+    if sum(e.size for e in listing) > MAX_SOURCE_BYTES:
+        raise BadInputError(_too_much(revision.shown(PKGS)))
+    files = read_entries(revision, sorted(listing), MAX_RECIPE_BYTES)
+    libs = _git_libs(revision, [e for e in entries if e.kind == "tree"], sum(e.size for e in listing))
+    return RecipeFiles(
+        branch,
+        tuple((f"{branch}:{path}", data) for path, data in files),
+        libs,
+        revision.shown(PKGS),
+        revision.commit,
+    )
+
+
+def _git_libs(revision: Revision, trees: list[Entry], total: int) -> tuple[tuple[str, bytes], ...]:
+    """The `.nix` files in the folders under `.flox/pkgs` of the same commit as the recipes (that
+    recipes may import), bounded in depth, number and size; links and submodules are not read."""
+    from tvselect.catalog.gitread import list_tree, read_entries
+
+    found: list[tuple[str, bytes]] = []
+    for _ in range(MAX_LIB_DEPTH):
+        if not trees:
+            break
+        entries = list_tree(revision, [f"{t.path}/" for t in trees])
+        blobs = sorted(
+            e for e in entries if e.kind == "blob" and e.mode != "120000" and e.path.endswith(".nix")
+        )
+        total += sum(e.size for e in blobs)
+        if len(found) + len(blobs) > MAX_RECIPES or total > MAX_SOURCE_BYTES:
+            raise BadInputError(_too_much(revision.shown(PKGS)))
+        found += [(p.removeprefix(f"{PKGS}/"), d) for p, d in read_entries(revision, blobs, MAX_RECIPE_BYTES)]
+        trees = [e for e in entries if e.kind == "tree"]
+    return tuple(found)

@@ -47,7 +47,9 @@ AllBranches = Annotated[
 ]
 OutputOpt = Annotated[
     str | None,
-    typer.Option("-o", "--output", metavar="FILE", help="Write the catalog here (else stdout)."),
+    typer.Option(
+        "-o", "--output", metavar="FILE", help="Write the catalog here ('-' or none: standard output)."
+    ),
 ]
 PreferOpt = Annotated[
     str | None, typer.Option("--prefer", metavar="BRANCH,...", help="Branch order of preference.")
@@ -80,6 +82,8 @@ def import_(
     import os
 
     from tvselect.app.catalog import ImportRequest, import_recipes
+
+    output = None if output == "-" else output  # '-' is standard output, as it is standard input elsewhere
     from tvselect.render.emit import emit, emit_file
 
     request = ImportRequest(
@@ -109,7 +113,13 @@ def import_(
 def lint(
     sources: Sources, branch: GitBranch = None, all_branches: AllBranches = False, format_: FormatOpt = None
 ) -> int:
-    """Find what in the recipes cannot work or contradicts itself; exit status 1 when anything is found.
+    """Find what in the recipes cannot work or contradicts itself, one FILE:LINE line each.
+
+    \b
+    Exit status:
+      0  nothing found
+      1  something found (a recipe that cannot be read is a finding too)
+      2  a SOURCE cannot be read (no .flox/pkgs, a git error, too many or too large recipes)
 
     \b
     Example:

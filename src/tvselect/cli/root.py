@@ -50,8 +50,10 @@ Exit status:
   0  a variant was chosen (and installed, with --install)
   1  unexpected error (please report it; --debug shows the traceback)
   2  bad usage or bad input
-  3  no variant runs on this machine, or none your org has published (the answer still prints in full)
-  4  the install failed (flox missing, or flox failed), or flox could not say what your org has published
+  3  no variant runs on this machine, or none your org has published, or an NVIDIA GPU of unknown
+     compute capability is present (--gpu X.Y or --cpu-only) (the answer still prints in full)
+  4  the install failed (flox missing, or flox failed), or flox could not say what your org has published,
+     or it was refused: the GPU was identified only by its PCI device ID (--gpu-from-pci installs anyway)
   5  tvselect verify: a check failed
   141  the reader of standard output went away (as for SIGPIPE)
 """
@@ -100,6 +102,14 @@ def choose(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="With --install: print the command, run nothing.")
     ] = False,
+    gpu_from_pci: Annotated[
+        bool,
+        typer.Option(
+            "--gpu-from-pci",
+            help="With --install: install the GPU build even when the GPU was identified only by its PCI "
+            "device ID (NVIDIA's tools could not read it, e.g. no driver loaded yet).",
+        ),
+    ] = False,
     verify_: Annotated[
         bool,
         typer.Option("--verify", help="With --install: then run 'tvselect verify' in the flox environment."),
@@ -109,7 +119,7 @@ def choose(
         typer.Option(
             "--timeout",
             metavar="SECONDS",
-            help="With --install: stop flox (and all it started) after this long. [default: 1800]",
+            help="With --install: stop flox (and all it started) after this long; --verify's check too, when shorter than 120 s. [default: 1800]",
             show_default=False,
         ),
     ] = 1800.0,
@@ -190,6 +200,7 @@ def choose(
         nfd=nfd,
         nfd_expiry=nfd_expiry,
         available=available,
+        gpu_from_pci=gpu_from_pci,
     )
     if product:
         return _choose_products(request, tuple(product), allow_two_torch, quiet, fmt)

@@ -43,9 +43,11 @@ __all__ = [
     "RUNS",
     "Alternative",
     "Decision",
+    "Needs",
     "Options",
     "Ranked",
     "cubin_runs_on",
+    "machine_needs",
     "runnable",
     "runnable_ranked",
     "select",
@@ -153,6 +155,11 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
     ctx = DecisionInputs(facts, catalog, options, gpus)
     rules, ranking, runnable = rank(facts, catalog, options, gpus)
     warnings = _warnings(catalog, facts, gpus, rules)
+    unidentified = _unidentified(facts, options)
+    if unidentified is not None:
+        # Only CPU builds ran with no GPU to serve: the best of them is the way forward, not the answer.
+        cpu = tuple(Alternative(catalog.variants[p], reason("alt-cpu-only")) for _, p in runnable[:1])
+        return Decision(options, NO_MATCH, None, None, NO_RUNNABLE, (unidentified,), warnings, cpu, ctx)
     if not runnable:
         from tvselect.engine.explain import no_match
 
@@ -172,7 +179,7 @@ def select(facts: Facts, catalog: Catalog, options: Options) -> Decision:
         gpu_match=match,
         rule=lost[0][1][0] if lost else ONLY_CANDIDATE,
         reasons=_why_chosen(ctx, rules, winner, match) + _exact_held_back(ctx, rules, match),
-        warnings=warnings,
+        warnings=warnings + _needs_warning(facts, winner) + _tegra_cuda_unchecked(facts, rules, winner),
         alternatives=tuple(Alternative(variant, why) for variant, (_, why) in lost),
         context=ctx,
     )
@@ -204,9 +211,63 @@ def _exact_held_back(ctx: DecisionInputs, rules: Rules, match: GpuMatch | None) 
     return tuple(held)
 
 
+def _unidentified(facts: Facts, options: Options) -> Reason | None:
+    """Why no build is chosen for an NVIDIA GPU on the PCI bus whose compute capability is unknown."""
+    gpu = facts.gpu
+    if options.cpu_only or gpu.source != "pci" or gpu.gpus:
+        return None
+    return reason(
+        "gpu-unidentified", why=gpu.unavailable_reason or "an NVIDIA GPU of unknown compute capability"
+    )
+
+
+class Needs(NamedTuple):
+    """What a machine whose GPU facts came from the PCI bus must do before a GPU build can use its GPUs."""
+
+    action: str
+    """What the probe found to do, e.g. `load the NVIDIA driver`."""
+    min_driver: str | None
+    """The build's NVIDIA driver minimum (data/cuda.json), e.g. `580`."""
+
+    @property
+    def text(self) -> str:
+        """`load the NVIDIA driver, 580 or newer`; other actions name the driver minimum apart."""
+        if self.min_driver is None:
+            return self.action
+        if self.action.endswith("NVIDIA driver"):
+            return f"{self.action}, {self.min_driver} or newer"
+        return f"{self.action} (the build needs NVIDIA driver {self.min_driver} or newer)"
+
+
+def machine_needs(facts: Facts, variant: Variant | None) -> Needs | None:
+    """What the machine must do before `variant` can use its GPUs; None when nothing (its GPU facts
+    came from NVIDIA's tools, or the variant is CPU-only)."""
+    needs = facts.gpu.needs
+    if needs is None or facts.gpu.source != "pci" or variant is None or variant.gpu_arch is None:
+        return None
+    return Needs(needs, variant.min_driver_text)
+
+
+def _needs_warning(facts: Facts, winner: Variant) -> tuple[Reason, ...]:
+    found = machine_needs(facts, winner)
+    if found is None:
+        return ()
+    why = facts.gpu.tools_reason or "NVIDIA's tools did not answer"
+    return (reason("machine-needs", needs=found.text, why=why),)
+
+
+def _tegra_cuda_unchecked(facts: Facts, rules: Rules, winner: Variant) -> tuple[Reason, ...]:
+    """A Tegra board's driver is checked through its CUDA version; say so where that is unknown."""
+    if facts.gpu.source != "tegra" or winner.gpu_arch is None or rules.driver.cuda is not None:
+        return ()
+    return (reason("tegra-cuda-unchecked", cuda=winner.cuda),)
+
+
 def _warnings(catalog: Catalog, facts: Facts, gpus: tuple[Gpu, ...], rules: Rules) -> tuple[Reason, ...]:
     warnings = []
-    if gpus and rules.driver.version is None:
+    # From the PCI bus, the driver the machine still needs is named with the chosen build's minimum;
+    # on a Tegra board the driver is checked through its CUDA version (_tegra_cuda_unchecked).
+    if gpus and rules.driver.version is None and facts.gpu.source not in ("pci", "tegra"):
         minimums = sorted({v.min_driver_text or "" for v in catalog.cuda_examples})
         warnings.append(reason("driver-unchecked", need=" or ".join(minimums)))
     for gone in facts.gpu.excluded:

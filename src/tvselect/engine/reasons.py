@@ -53,6 +53,7 @@ TEMPLATES: dict[str, str] = {
     "no-candidate-kind": "{where} builds no {kind} variant, and only {kind} variants are candidates here ({because})",
     "cpu-arch-unknown": "the CPU could not be identified ({why}), so no build can be shown to run",
     "no-variant-for-arch": "no variant exists for {arch} CPUs (builds exist for x86_64 and aarch64 only)",
+    "gpu-unidentified": "{why}; tvselect cannot tell which GPU build runs on it, so it chooses none: pass --gpu X.Y with its compute capability (https://developer.nvidia.com/cuda-gpus), or --cpu-only for a CPU-only build",
     # alternatives
     "alt-cpu-only": "the CPU-only build that runs here (pass --cpu-only to choose it)",
     "alt-other-branch": "runs here, on branch {branch}, which was not asked for",
@@ -60,6 +61,8 @@ TEMPLATES: dict[str, str] = {
     # warnings
     "driver-unchecked": "the NVIDIA driver version is unknown, so the branch's driver minimum ({need}) was not checked",
     "gpu-excluded": "GPU {index} ({name}) does not count: {why}",
+    "tegra-cuda-unchecked": "this board's CUDA version is unknown (no Jetson Linux release tvselect knows was read), so whether its CUDA driver runs this CUDA {cuda} build was not checked",
+    "machine-needs": "the GPU was identified by its PCI device ID ({why}); before this build can use it, this machine needs: {needs}",
 }
 
 

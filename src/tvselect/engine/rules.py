@@ -124,6 +124,50 @@ def platform_rule(variant: Variant, cpu: CpuFacts, isa: Isa) -> Reason | None:
     return reason("platform-other", platforms=", ".join(variant.platforms), system=f"{cpu.arch}-linux")
 
 
+DriverClass = tuple[int | None, int | None]
+"""How many of a catalog's driver minimums and CUDA majors a driver meets (None: not a version)."""
+
+
+def driver_classes(catalog: Catalog) -> Callable[[str | None, str | None], DriverClass]:
+    """A key equal for two drivers (version, CUDA version) that every driver rule answers alike.
+
+    The rules compare a driver only with the minimums of the catalog's CUDA versions
+    (data/cuda.json) and its CUDA with their majors: versions that cross none of these are
+    one class, and a fleet's machines that differ only there get the same decision.
+    """
+    minimums = sorted({v.min_driver for v in catalog.cuda_examples if v.min_driver is not None})
+    majors = sorted({m for v in catalog.cuda_examples if (m := v.cuda_major) is not None})
+
+    def key(version_text: str | None, cuda_text: str | None) -> DriverClass:
+        version, cuda = parse_version(version_text or ""), parse_version(cuda_text or "")
+        return (
+            None if version is None else sum(version >= m for m in minimums),
+            None if cuda is None else sum(cuda[0] >= m for m in majors),
+        )
+
+    return key
+
+
+# The reasons that name the driver's version ("have"), and which of (version, CUDA) they name.
+_DRIVER_NAMED = {"driver-too-old": 0, "exact-held-back": 0, "driver-cuda-too-old": 1}
+
+
+def for_driver(
+    reasons: tuple[Reason, ...], decided: tuple[str | None, str | None], other: tuple[str | None, str | None]
+) -> tuple[Reason, ...]:
+    """`reasons` given for a driver (version, CUDA), as said for another driver of the same class."""
+    return tuple(
+        r._replace(params=tuple((k, _named(other, r.code) if k == "have" else v) for k, v in r.params))
+        if r.code in _DRIVER_NAMED and dict(r.params).get("have") == _named(decided, r.code)
+        else r
+        for r in reasons
+    )
+
+
+def _named(driver: tuple[str | None, str | None], code: str) -> str:
+    return driver[_DRIVER_NAMED[code]] or "unknown"
+
+
 # The first failing ISA rule is the reason: features mean nothing on another architecture.
 ISA_RULES: tuple[Callable[[Isa, CpuFacts], Reason | None], ...] = (cpu_arch_rule, cpu_features_rule)
 # Every failing driver rule is a reason; they read only the variant's CUDA, so they are asked

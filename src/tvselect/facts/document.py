@@ -18,6 +18,8 @@ from tvselect.facts.model import GPU_SOURCES, CpuFacts, ExcludedGpu, Facts, Gpu,
 FACTS_SCHEMA_VERSION = 1
 FACTS_KIND = "tvselect.facts"
 MAX_FACTS_BYTES = 16 * 1024 * 1024
+MAX_FACTS_VALUES = 1_000_000
+"""The most JSON values a facts document may hold (one holds under a hundred; a million take ~100 MB)."""
 
 # What each version field must look like, as the command line says it of --driver.
 _VERSION_FIELDS = {
@@ -49,6 +51,8 @@ def to_document(facts: Facts) -> dict[str, Any]:
             "devices": [_device(g) for g in gpu.gpus],
             "excluded": [_excluded(e) for e in gpu.excluded],
             "notes": list(gpu.notes),
+            # Written only for facts from the PCI bus, so other documents stay as they were.
+            **({"tools_reason": gpu.tools_reason, "needs": gpu.needs} if gpu.source == "pci" else {}),
         },
     }
 
@@ -193,6 +197,10 @@ class _Reader:
             cuda_driver_version=self.version(raw, "cuda_driver_version"),
             unavailable_reason=self.get(raw, "unavailable_reason", "gpu.", (str,), null=True),
             notes=tuple(str(n) for n in notes) if isinstance(notes, list) else (),
+            tools_reason=self.get(raw, "tools_reason", "gpu.", (str,), null=True)
+            if "tools_reason" in raw
+            else None,
+            needs=self.get(raw, "needs", "gpu.", (str,), null=True) if "needs" in raw else None,
         )
 
 
@@ -219,7 +227,7 @@ def read_facts(data: bytes, source: str) -> Facts:
     from tvselect.base.textfile import decode_text, load_json
 
     label = f"facts document {source}"
-    doc = load_json(decode_text(data, label, "JSON"), label)
+    doc = load_json(decode_text(data, label, "JSON"), label, max_values=MAX_FACTS_VALUES)
     try:
         return from_document(doc, source)
     except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:

@@ -6,9 +6,10 @@ from typing import Literal, NamedTuple
 
 from tvselect.base.capability import Capability
 
-GpuSource = Literal["nvml", "nvidia-smi", "tegra", "simulated", "none"]
-"""Where the GPU facts came from: NVML, nvidia-smi, a Tegra board's files, `--gpu`, or nowhere."""
-GPU_SOURCES: tuple[GpuSource, ...] = ("nvml", "nvidia-smi", "tegra", "simulated", "none")
+GpuSource = Literal["nvml", "nvidia-smi", "tegra", "pci", "simulated", "none"]
+"""Where the GPU facts came from: NVML, nvidia-smi, a Tegra board's files, PCI device IDs (NVIDIA's
+tools could not read the GPU), `--gpu`, or nowhere."""
+GPU_SOURCES: tuple[GpuSource, ...] = ("nvml", "nvidia-smi", "tegra", "pci", "simulated", "none")
 
 
 # NamedTuples, not frozen dataclasses: a NamedTuple costs a sixth of a frozen dataclass to
@@ -52,7 +53,8 @@ class GpuFacts(NamedTuple):
     """What the GPU probe found: the GPUs that count, the driver, or why there are none."""
 
     source: GpuSource
-    """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `simulated`, or `none`."""
+    """Where the facts came from: `nvml`, `nvidia-smi`, `tegra` (board files), `pci` (PCI device IDs,
+    where NVIDIA's tools could not read a GPU on the bus), `simulated`, or `none`."""
     gpus: tuple[Gpu, ...]
     """The GPUs CUDA programs here will see, in index order."""
     excluded: tuple[ExcludedGpu, ...]
@@ -65,6 +67,10 @@ class GpuFacts(NamedTuple):
     """Why there is no usable GPU, when there is none; None otherwise."""
     notes: tuple[str, ...] = ()
     """What the probe tried and what happened, for `--explain` and debugging."""
+    tools_reason: str | None = None
+    """Source `pci` only: why NVIDIA's tools did not read the GPUs (no driver loaded, NVML hung)."""
+    needs: str | None = None
+    """Source `pci` only: what the machine must do before CUDA can use them (`load the NVIDIA driver`)."""
 
 
 class CpuFacts(NamedTuple):

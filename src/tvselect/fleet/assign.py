@@ -23,6 +23,8 @@ _HEADER_BYTES = 64 * 1024
 
 def check_assign_target(path: str) -> None:
     """BadInputError unless `path` is absent (in an existing directory) or an assignment file tvselect wrote."""
+    if path == "-":  # '-' is standard output, which carries the plan
+        raise BadInputError("--assign -: standard output carries the plan; name the assignment file")
     try:
         info = os.lstat(path)
     except FileNotFoundError:

@@ -156,8 +156,9 @@ def _outcomes(
 ) -> list[KindOutcome]:
     """What each kind of machine gets, most hosts first."""
     first = _first_hosts(fleet)
+    drivers = _other_drivers(fleet)
     outcomes = (
-        _outcome(fleet.hosts[first[k]], facts, counts[k], ranked[k], got[k])
+        _outcome(fleet.hosts[first[k]], facts, counts[k], ranked[k], got[k], drivers[k])
         for k, facts in enumerate(fleet.kinds)
     )
     return sorted(outcomes, key=lambda o: (-o.hosts, o.example))
@@ -176,6 +177,17 @@ def _got(found: tuple[Ranked, ...], option: Option | None) -> Ranked | None:
     return next(r for r in found if r.variant == option.variant)
 
 
+def _other_drivers(fleet: Fleet) -> list[int]:
+    """For each kind, how many other driver versions than its first host's its hosts have."""
+    if not fleet.host_drivers:  # each host has its kind's driver
+        return [0] * len(fleet.kinds)
+    seen = set(zip(fleet.host_kinds, fleet.host_drivers, strict=True))
+    others = [-1] * len(fleet.kinds)
+    for kind, _driver in seen:
+        others[kind] += 1
+    return others
+
+
 def _first_hosts(fleet: Fleet) -> list[int]:
     first = [-1] * len(fleet.kinds)
     for position, kind in enumerate(fleet.host_kinds):
@@ -185,10 +197,10 @@ def _first_hosts(fleet: Fleet) -> list[int]:
 
 
 def _outcome(
-    example: str, facts: Facts, hosts: int, found: tuple[Ranked, ...], got: Ranked | None
+    example: str, facts: Facts, hosts: int, found: tuple[Ranked, ...], got: Ranked | None, drivers: int
 ) -> KindOutcome:
     best = found[0] if found else None
-    machine = describe(facts, best.variant.cpu_isa if best is not None else None)
+    machine = describe(facts, best.variant.cpu_isa if best is not None else None, drivers)
     if got is None or best is None:
         return KindOutcome(example, machine, hosts, best, None, (UNSERVED,), NO_LOSS)
     return KindOutcome(example, machine, hosts, best, got, gives_up(best, got), loss_of(got, best))
@@ -209,10 +221,11 @@ def gives_up(best: Ranked, got: Ranked) -> tuple[str, ...]:
     return tuple(changes)
 
 
-def describe(facts: Facts, isa: str | None) -> str:
+def describe(facts: Facts, isa: str | None, other_drivers: int = 0) -> str:
     """A kind of machine in a few words: `x86_64 avx512, 4x GPU 8.0, driver 580.65.06`.
 
-    `isa` is the ISA of the kind's best variant, when one runs there.
+    `isa` is the ISA of the kind's best variant, when one runs there; `other_drivers` counts the
+    other driver versions of the kind's hosts (`driver 580.65.06 or 3 others like it`).
     """
     cpu = f"{facts.cpu.arch} {isa}" if isa else facts.cpu.arch
     gpus = facts.gpu.gpus
@@ -223,7 +236,8 @@ def describe(facts: Facts, isa: str | None) -> str:
         cap = str(gpu.capability)
         counts[cap] = counts.get(cap, 0) + 1
     text = ", ".join(f"{n}x GPU {cap}" for cap, n in counts.items())
-    return f"{cpu}, {text}, driver {facts.gpu.driver_version or 'unknown'}"
+    others = f" or {other_drivers} other{'s' * (other_drivers > 1)} like it" if other_drivers else ""
+    return f"{cpu}, {text}, driver {facts.gpu.driver_version or 'unknown'}{others}"
 
 
 def _builds(

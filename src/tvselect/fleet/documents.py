@@ -15,7 +15,9 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, TextIO
 
+from tvselect.base.textfile import json_values
 from tvselect.errors import BadInputError
+from tvselect.facts.document import MAX_FACTS_VALUES
 from tvselect.fleet.lines import Entry, LineReader, facts_entry, value_problem
 
 __all__ = ["Entry", "expand_paths", "read_entries"]
@@ -102,16 +104,32 @@ def _read_file(raw: BinaryIO, source: str, reader: LineReader) -> Iterator[Entry
             text.detach()  # the caller closes its own stream (never standard input)
 
 
-def _lines(stream: TextIO) -> Iterator[tuple[int, str | None]]:
-    """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped."""
+MAX_LINE_VALUES = MAX_FACTS_VALUES
+"""The most JSON values one line may hold, as a --facts document."""
+MAX_TEXT_VALUES = 2_000_000
+"""The most JSON values a file that is not JSON Lines may hold (64 MiB of pretty-printed documents)."""
+
+
+def _lines(stream: TextIO, source: str) -> Iterator[tuple[int, str | None]]:
+    """(line number, line) for each line; None for a line longer than MAX_LINE_CHARS, which is skipped.
+
+    BadInputError for a line still without an end after MAX_TEXT_CHARS more: the input is not
+    lines at all (`/dev/zero`), and reading stops there.
+    """
     number = 0
     while line := stream.readline(MAX_LINE_CHARS):
         number += 1
         if len(line) < MAX_LINE_CHARS or line.endswith("\n"):
             yield number, line
             continue
+        skipped = 0
         while (rest := stream.readline(MAX_LINE_CHARS)) and not rest.endswith("\n"):
-            pass
+            skipped += len(rest)
+            if skipped >= MAX_TEXT_CHARS:
+                raise BadInputError(
+                    f"{source}:{number}: a line longer than {(MAX_LINE_CHARS + MAX_TEXT_CHARS) // MIB} MiB; "
+                    "stopped reading"
+                )
         yield number, None
 
 
@@ -119,7 +137,7 @@ _TOO_LONG = f"a line longer than {MAX_LINE_CHARS // MIB} MiB, which no facts doc
 
 
 def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[Entry]:
-    lines = _lines(stream)
+    lines = _lines(stream, source)
     for number, first in lines:
         if first is None:
             yield Entry(source, number, None, _TOO_LONG)
@@ -128,25 +146,48 @@ def _read_stream(stream: TextIO, source: str, reader: LineReader) -> Iterator[En
             break
     else:
         return
-    try:
-        json.loads(first)
-    except (ValueError, RecursionError):
+    if json_values(first) <= MAX_LINE_VALUES and not _is_json(first):
         rest = stream.read(MAX_TEXT_CHARS)
         if stream.read(1):
             yield Entry(source, number, None, _TOO_BIG)
             return
+        if json_values(rest) > MAX_TEXT_VALUES:
+            yield Entry(source, number, None, _TOO_MANY)
+            return
         yield from _read_documents(first + rest, source, number, reader.kinds)
         return
-    yield reader.read(first, source, number)
+    yield _line_entry(first, source, number, reader)
     for number, line in lines:
         if line is None:
             yield Entry(source, number, None, _TOO_LONG)
         elif line.strip():
-            yield reader.read(line, source, number)
+            yield _line_entry(line, source, number, reader)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _line_entry(line: str, source: str, number: int, reader: LineReader) -> Entry:
+    if json_values(line) > MAX_LINE_VALUES:
+        return Entry(
+            source, number, None, f"more than {MAX_LINE_VALUES:,} JSON values, which no facts document has"
+        )
+    return reader.read(line, source, number)
 
 
 _TOO_BIG = (
     f"larger than {MAX_TEXT_CHARS // MIB} MiB as one JSON text; "
+    "give a big fleet as JSON Lines (one facts document per line)"
+)
+
+
+_TOO_MANY = (
+    f"more than {MAX_TEXT_VALUES:,} JSON values as one JSON text; "
     "give a big fleet as JSON Lines (one facts document per line)"
 )
 

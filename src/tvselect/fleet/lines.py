@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tvselect.base.capability import parse_version
 from tvselect.errors import BadInputError
 from tvselect.facts.document import from_document
 from tvselect.facts.model import Facts, Gpu, GpuFacts
@@ -24,6 +25,12 @@ from tvselect.facts.model import Facts, Gpu, GpuFacts
 _VALUE = r'("[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"|null)'
 _UUID = re.compile(r'("uuid"[ \t\r\n]*:[ \t\r\n]*)' + _VALUE)
 _HOST = re.compile(r'("host"[ \t\r\n]*:[ \t\r\n]*)' + _VALUE)
+# Two patterns, not one with `(?:cuda_)?`: a literal prefix is what makes a search fast.
+_DRIVER = re.compile(r'("driver_version"[ \t\r\n]*:[ \t\r\n]*)' + _VALUE)
+_CUDA_DRIVER = re.compile(r'("cuda_driver_version"[ \t\r\n]*:[ \t\r\n]*)' + _VALUE)
+_DRIVER_FIELDS = ("driver_version", "cuda_driver_version")
+_STAND_IN = "0"
+"""What a driver placeholder is read as while the kind is parsed (a version); each line's own is checked."""
 _PLACEHOLDER_PREFIX = "\x00tvselect-"
 _MAX_VALUES = 1024
 """A line with more cut-out values than this is parsed whole (no facts document has so many GPUs)."""
@@ -108,6 +115,8 @@ class _Kind:
     """For each excluded GPU, which cut-out value is its UUID (-1: none); () when none has one."""
     strings: tuple[int, ...]
     """The cut-out values that must be strings (MIG UUIDs): a line with null there is parsed whole."""
+    driver_slots: tuple[int, int] = (-1, -1)
+    """Which cut-out values are the driver version and its CUDA version (-1: none)."""
 
 
 def _placeholder(k: int) -> str:
@@ -155,8 +164,9 @@ def _cut(text: str, pattern: re.Pattern[str], values: list[str]) -> str:
 class LineReader:
     """Reads JSON Lines lines, parsing each kind of line once.
 
-    The values of every `"uuid"` and then every `"host"` key are cut out of the line's text
-    and the rest is the cache key. On a miss, the key is parsed with numbered placeholders
+    The values of every `"uuid"`, then every `"host"`, then every `"driver_version"` and
+    `"cuda_driver_version"` key are cut out of the line's text and the rest is the cache key
+    (a fleet whose hosts differ only in their driver versions is one kind of line). On a miss, the key is parsed with numbered placeholders
     in their place, which shows where each value goes (the top-level host, which GPU's or
     MIG device's UUID, or a place the facts never read); a hit puts this line's values
     there. With `kinds`, a hit gives the kind's machine_kind with this line's host, and
@@ -166,13 +176,16 @@ class LineReader:
     def __init__(self, kinds: bool = False) -> None:
         self.kinds = kinds
         self.cache: dict[str, _Kind | None] = {}
+        self.gpus: dict[tuple[int, str | None, str | None], tuple[_Kind, GpuFacts]] = {}
         self.chars = 0
 
     def read(self, line: str, source: str, number: int) -> Entry:
         if len(line) > _MAX_KEY_CHARS:
             return self.parse(line, source, number)
         values: list[str] = []
-        key = _cut(_cut(line, _UUID, values), _HOST, values)
+        key = _cut(
+            _cut(_cut(_cut(line, _UUID, values), _HOST, values), _DRIVER, values), _CUDA_DRIVER, values
+        )
         if not values or len(values) > _MAX_VALUES:
             return self.parse(line, source, number)
         try:
@@ -183,10 +196,26 @@ class LineReader:
             # Not a facts document (the whole parse says why), one that spells a placeholder
             # itself, or null where a string goes.
             return self.parse(line, source, number)
+        driver = _driver(kind, values)
+        if driver is None:  # not a version: the whole parse says so
+            return self.parse(line, source, number)
         host = None if kind.host_slot is None else _decode(values[kind.host_slot])
         if self.kinds:
-            return Entry(source, number, Facts(kind.kind.cpu, kind.kind.gpu, host), None)
-        return Entry(source, number, _with_values(kind, values, host), None)
+            return Entry(source, number, Facts(kind.kind.cpu, self._gpu(kind, driver), host), None)
+        facts = _with_values(kind, values, host)
+        return Entry(source, number, facts._replace(gpu=_with_driver(facts.gpu, kind, driver)), None)
+
+    def _gpu(self, kind: _Kind, driver: tuple[str | None, str | None]) -> GpuFacts:
+        """The kind's machine_kind GPU facts with this driver: one object per kind and driver."""
+        if kind.driver_slots == (-1, -1):
+            return kind.kind.gpu
+        key = (id(kind), *driver)
+        gpu = self.gpus.get(key)
+        if gpu is None or gpu[0] is not kind:
+            if len(self.gpus) >= _CACHE_KINDS:
+                self.gpus.clear()
+            gpu = self.gpus[key] = (kind, _with_driver(kind.kind.gpu, kind, driver))
+        return gpu[1]
 
     def _remember(self, key: str, count: int) -> _Kind | None:
         kind = _kind_of(key, count)
@@ -235,6 +264,7 @@ def _kind_of(key: str, count: int) -> _Kind | None:
     host_slot = _slot(document.get("host")) if "host" in document else None
     if host_slot == -1:
         return None
+    document, driver_slots = _stand_ins(document)
     try:
         facts = from_document({**document, "host": None}, "<line>")
     except (BadInputError, TypeError, ValueError, AttributeError, RecursionError):
@@ -252,7 +282,38 @@ def _kind_of(key: str, count: int) -> _Kind | None:
         mig_slots=mig_slots if strings else (),
         excluded_slots=excluded_slots if any(k >= 0 for k in excluded_slots) else (),
         strings=strings,
+        driver_slots=driver_slots,
     )
+
+
+def _stand_ins(document: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, int]]:
+    """The document with a version in place of its driver placeholders, and their slots."""
+    gpu = document.get("gpu")
+    if not isinstance(gpu, dict):
+        return document, (-1, -1)
+    slots = tuple(_slot(gpu.get(field)) for field in _DRIVER_FIELDS)
+    stand_ins = {f: _STAND_IN for f, k in zip(_DRIVER_FIELDS, slots, strict=True) if k >= 0}
+    return {**document, "gpu": {**gpu, **stand_ins}}, (slots[0], slots[1])
+
+
+def _driver(kind: _Kind, values: list[str]) -> tuple[str | None, str | None] | None:
+    """This line's driver version and CUDA version where the kind has slots; None: one is not a version."""
+    found = []
+    for k in kind.driver_slots:
+        value = _decode(values[k]) if k >= 0 else None
+        if value is not None and parse_version(value) is None:
+            return None
+        found.append(value)
+    return found[0], found[1]
+
+
+def _with_driver(gpu: GpuFacts, kind: _Kind, driver: tuple[str | None, str | None]) -> GpuFacts:
+    version_slot, cuda_slot = kind.driver_slots
+    if version_slot >= 0:
+        gpu = gpu._replace(driver_version=driver[0])
+    if cuda_slot >= 0:
+        gpu = gpu._replace(cuda_driver_version=driver[1])
+    return gpu
 
 
 def _with_values(kind: _Kind, values: list[str], host: str | None) -> Facts:

@@ -122,6 +122,8 @@ def check_target(path: str) -> os.stat_result | None:
     BadInputError, naming the path, unless `path` is absent or a regular file tvselect wrote,
     and its directory exists and takes new files (tried by creating and removing one).
     """
+    if path == "-":  # '-' is standard output, which carries the recommendation
+        raise BadInputError("--nfd -: standard output carries the recommendation; name the labels file")
     directory = os.path.dirname(absolute(path, "--nfd"))
     existing = _existing(path)
     try:

@@ -10,7 +10,9 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from tvselect.catalog.model import Catalog, Variant
-from tvselect.engine.decision import Decision, Options, runnable_ranked, select
+from tvselect.engine.decision import Options, runnable_ranked, select
+from tvselect.engine.reasons import Reason
+from tvselect.engine.rules import driver_classes, for_driver
 from tvselect.facts.model import CpuFacts, Facts, GpuFacts
 from tvselect.fleet.lines import Entry, machine_kind
 
@@ -100,16 +102,23 @@ def host_name(entry: Entry) -> str:
     return f"{entry.source}:{entry.line}"
 
 
-def _kind_key(facts: Facts) -> Hashable:
-    """A cheap key equal for two facts exactly when their machine_kind is equal."""
+DriverKey = Callable[[str | None, str | None], Hashable]
+"""What of a driver (version, CUDA version) tells kinds apart; engine.rules.driver_classes makes one."""
+
+
+def _exact_driver(version: str | None, cuda: str | None) -> Hashable:
+    return version, cuda
+
+
+def _kind_key(facts: Facts, driver_key: DriverKey) -> Hashable:
+    """A cheap key equal for two facts exactly when their machine_kind is equal, drivers by `driver_key`."""
     gpu = facts.gpu
     return (
         facts.cpu,
         gpu.source,
         tuple((g.index, g.name, g.capability, g.memory_mib, g.mig) for g in gpu.gpus),
         tuple((e.index, e.name, e.reason) for e in gpu.excluded),
-        gpu.driver_version,
-        gpu.cuda_driver_version,
+        driver_key(gpu.driver_version, gpu.cuda_driver_version),
         gpu.unavailable_reason,
     )
 
@@ -130,18 +139,32 @@ class Fleet:
     """For each host, the index of its kind in `kinds`."""
     invalid: tuple[InvalidDocument, ...]
     """Documents left out, in input order."""
+    drivers: tuple[tuple[str | None, str | None], ...] = ()
+    """Each driver (version, CUDA version) of the fleet once; a kind may merge several."""
+    host_drivers: tuple[int, ...] = ()
+    """For each host, the index of its driver in `drivers` (empty: each host has its kind's)."""
+
+    def driver(self, kind: int) -> tuple[str | None, str | None]:
+        """The driver of a kind's first host (its machine_kind's)."""
+        gpu = self.kinds[kind].gpu
+        return gpu.driver_version, gpu.cuda_driver_version
 
 
-def group_fleet(documents: Iterable[Entry]) -> Fleet:
-    """Read every entry once, grouping the hosts by kind of machine."""
+def group_fleet(documents: Iterable[Entry], driver_key: DriverKey = _exact_driver) -> Fleet:
+    """Read every entry once, grouping the hosts by kind of machine.
+
+    Kinds whose drivers `driver_key` does not tell apart are one kind; each host's own driver is kept.
+    """
     index: dict[Hashable, int] = {}
     # Entries read with `kinds` share one cpu and gpu object per kind of line: the kind of an
     # object seen before is known without building its key. The objects are kept alive with
     # their kind, so an id is never that of another object; emptied when it grows too big.
-    seen: dict[int, tuple[CpuFacts, GpuFacts, int]] = {}
+    seen: dict[int, tuple[CpuFacts, GpuFacts, int, int]] = {}
+    drivers: dict[tuple[str | None, str | None], int] = {}
     kinds: list[Facts] = []
     hosts: list[str] = []
     host_kinds: list[int] = []
+    host_drivers: list[int] = []
     invalid: list[InvalidDocument] = []
     for entry in documents:
         facts = entry.facts
@@ -150,17 +173,22 @@ def group_fleet(documents: Iterable[Entry]) -> Fleet:
             continue
         known = seen.get(id(facts.gpu))
         if known is not None and known[0] is facts.cpu:
-            kind = known[2]
+            kind, driver = known[2], known[3]
         else:
-            kind = index.setdefault(_kind_key(facts), len(kinds))
+            kind = index.setdefault(_kind_key(facts, driver_key), len(kinds))
             if kind == len(kinds):
                 kinds.append(machine_kind(facts))
+            gpu = facts.gpu
+            driver = drivers.setdefault((gpu.driver_version, gpu.cuda_driver_version), len(drivers))
             if len(seen) >= _SEEN_LIMIT:
                 seen.clear()
-            seen[id(facts.gpu)] = (facts.cpu, facts.gpu, kind)
+            seen[id(facts.gpu)] = (facts.cpu, facts.gpu, kind, driver)
         hosts.append(host_name(entry))
         host_kinds.append(kind)
-    return Fleet(tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid))
+        host_drivers.append(driver)
+    return Fleet(
+        tuple(kinds), tuple(hosts), tuple(host_kinds), tuple(invalid), tuple(drivers), tuple(host_drivers)
+    )
 
 
 _SEEN_LIMIT = 4096
@@ -174,7 +202,7 @@ def plan(
     With `published`, each package is marked published or missing, and the hosts whose best
     package is missing are checked for a published one that runs there.
     """
-    return plan_fleet(group_fleet(documents), catalog, options, published)
+    return plan_fleet(group_fleet(documents, driver_classes(catalog)), catalog, options, published)
 
 
 def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Published | None = None) -> Plan:
@@ -185,14 +213,19 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     served: dict[Variant, list[str]] = {}
     not_at_best: dict[Variant, int] = {}
     unserved: dict[tuple[str, ...], list[str]] = {}
-    for name, kind in zip(fleet.hosts, fleet.host_kinds, strict=True):
+    said: dict[tuple[int, int], tuple[str, ...]] = {}
+    host_drivers = fleet.host_drivers or (-1,) * len(fleet.hosts)
+    for name, kind, driver in zip(fleet.hosts, fleet.host_kinds, host_drivers, strict=True):
         answer, fallback = answers[kind]
         if isinstance(answer, Variant):
             served.setdefault(answer, []).append(name)
             if fallback:
                 not_at_best[answer] = not_at_best.get(answer, 0) + 1
         else:
-            unserved.setdefault(answer, []).append(name)
+            key = said.get((kind, driver))
+            if key is None:
+                key = said[kind, driver] = _unserved_key(answer, fleet, kind, driver)
+            unserved.setdefault(key, []).append(name)
     packages = _packages(served, not_at_best, published)
     groups = sorted(
         (UnservedHosts(key[0], key[1:], tuple(names)) for key, names in unserved.items()),
@@ -202,11 +235,20 @@ def plan_fleet(fleet: Fleet, catalog: Catalog, options: Options, published: Publ
     return Plan(options, tuple(packages), tuple(groups), fleet.invalid, totals)
 
 
+def _unserved_key(answer: tuple[Reason, ...], fleet: Fleet, kind: int, driver: int) -> tuple[str, ...]:
+    """An unserved group's key (reason text, then codes), naming the host's own driver."""
+    if driver >= 0 and fleet.drivers[driver] != fleet.driver(kind):  # a kind merges drivers of one class
+        answer = for_driver(answer, fleet.driver(kind), fleet.drivers[driver])
+    text = "; ".join(r.text for r in answer) or "no variant runs on this machine"
+    return (text, *(r.code for r in answer))
+
+
 def _decide(
     kind: Facts, catalog: Catalog, options: Options, published: Published | None
-) -> tuple[Variant | tuple[str, ...], bool]:
+) -> tuple[Variant | tuple[Reason, ...], bool]:
     """A kind's answer, and whether a published variant serves it although the answer is missing."""
-    answer = _answer(select(kind, catalog, options))
+    decision = select(kind, catalog, options)
+    answer = decision.variant if decision.variant is not None else decision.reasons
     if published is None or not isinstance(answer, Variant) or published(answer):
         return answer, False
     return answer, any(published(v) for v in runnable_ranked(kind, catalog, options)[1:])
@@ -243,10 +285,3 @@ def _totals(packages: list[PackageHosts], hosts: int, invalid: int, kinds: int, 
         served_not_best=sum(p.not_at_best for p in packages) if known else None,
         missing=sum(1 for p in packages if p.published is False) if known else None,
     )
-
-
-def _answer(decision: Decision) -> Variant | tuple[str, ...]:
-    if decision.variant is not None:
-        return decision.variant
-    text = "; ".join(r.text for r in decision.reasons) or "no variant runs on this machine"
-    return (text, *(r.code for r in decision.reasons))

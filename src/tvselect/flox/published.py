@@ -161,7 +161,7 @@ def flox_versions(
     from tvselect.base.children import Finished, Flooded, NotStarted, TimedOut, run_bounded
 
     pkg_path = f"{org}/{package}"
-    outcome = run_bounded([flox, "show", pkg_path], environ, timeout)
+    outcome = run_bounded([flox, "show", pkg_path], environ, timeout, limit=MAX_OUTPUT)
     if isinstance(outcome, NotStarted):
         raise FloxQueryError(f"flox could not be started to ask about {pkg_path} ({outcome.reason})")
     if isinstance(outcome, TimedOut):
@@ -173,7 +173,7 @@ def flox_versions(
         first = _first_line(_text(outcome.stdout or outcome.stderr))
         raise FloxQueryError(
             f"'flox show {pkg_path}' answered something tvselect cannot read: {first!r} (more than "
-            f"{outcome.limit // (1024 * 1024)} MiB; it was stopped)"
+            f"{outcome.limit // 1024} KiB; it was stopped)"
         )
     assert isinstance(outcome, Finished)
     out, err = _text(outcome.stdout), _text(outcome.stderr)

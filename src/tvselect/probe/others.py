@@ -1,5 +1,8 @@
 """Every GPU accounted for: where NVML found no usable GPU, Tegra boards and the PCI bus say what is there.
 
+An NVIDIA GPU on the PCI bus that NVIDIA's tools could not read is identified by its device ID
+(tvselect.probe.pci_nvidia); other vendors' GPUs are listed as not counting, and why.
+
 Only runs when the NVIDIA probe found no usable GPU, so a machine whose GPUs NVML lists reads
 no extra file.
 """
@@ -25,7 +28,7 @@ def account_for_gpus(nvidia: GpuFacts, root: ProbeRoot, environ: Mapping[str, st
     tegra = read_tegra(root)
     if tegra is not None:
         return _tegra_facts(nvidia, tegra, environ)
-    return _with_pci(nvidia, root)
+    return _with_pci(nvidia, root, environ)
 
 
 def _tegra_facts(nvidia: GpuFacts, tegra: TegraFacts, environ: Mapping[str, str]) -> GpuFacts:
@@ -37,7 +40,7 @@ def _tegra_facts(nvidia: GpuFacts, tegra: TegraFacts, environ: Mapping[str, str]
     return found_to_facts(found, "tegra", [*notes, *tegra.notes], environ)
 
 
-def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
+def _with_pci(nvidia: GpuFacts, root: ProbeRoot, environ: Mapping[str, str]) -> GpuFacts:
     from tvselect.probe.pci import NVIDIA, excluded_reason, load_vendors, read_pci_gpus
 
     gpus, unreadable = read_pci_gpus(root)
@@ -47,24 +50,25 @@ def _with_pci(nvidia: GpuFacts, root: ProbeRoot) -> GpuFacts:
     listed_by_nvidia = bool(nvidia.excluded)
     vendors = load_vendors() if gpus else {}
     excluded: list[ExcludedGpu] = []
+    unread = []
     for position, gpu in enumerate(gpus):
-        if gpu.vendor == NVIDIA and listed_by_nvidia:
+        if gpu.vendor == NVIDIA:
+            if not listed_by_nvidia:
+                unread.append(gpu)
             continue
-        why = excluded_reason(gpu, vendors) or (
-            f"NVIDIA GPU {gpu.address} found with the nvidia kernel module bound, "
-            f"but NVIDIA's tools could not read it ({nvidia.unavailable_reason})"
-        )
+        why = excluded_reason(gpu, vendors) or "not an NVIDIA GPU"
         excluded.append(
             ExcludedGpu(index=position, name=gpu.label, uuid=None, reason=why, pci_address=gpu.address)
         )
+    if unread:
+        # An NVIDIA GPU that NVIDIA's tools could not read is identified by its device ID, never dropped.
+        from tvselect.probe.pci_nvidia import pci_facts
+
+        return pci_facts(nvidia, root, unread, excluded, environ)
     if not excluded:
         return nvidia
     notes = (*nvidia.notes, f"PCI bus: {len(excluded)} GPU(s) that NVIDIA's tools did not list")
-    unreachable = [e for e in excluded if e.reason.startswith("NVIDIA GPU")]
-    if unreachable:
-        reason = unreachable[0].reason
-        notes = (*notes, f"NVIDIA probe: {nvidia.unavailable_reason}")
-    elif nvidia.excluded:
+    if nvidia.excluded:
         reason = nvidia.unavailable_reason or "no usable GPU"
     else:
         # One level of brackets in what a person reads: the PCI ids stay in `excluded`.

@@ -97,12 +97,10 @@ def tegra_gpu(
     if older is None:
         return cap, None
     version = parse_version(cuda or "")
-    if version is None:
-        return None, (
-            f"{soc} reports compute capability {entry['compute_capability']} under CUDA 13 drivers and "
-            f"{older} under older ones, and this board's CUDA driver version is unknown"
-        )
-    return (cap, None) if version[0] >= 13 else (parse_capability(older), None)
+    # CUDA version unknown: the CUDA 13 capability. Code built for it needs CUDA 13, so a driver that
+    # runs that code at all is one under which the GPU has it; the engine warns that the CUDA driver
+    # was not checked, as for a desktop GPU whose driver version is unknown.
+    return (cap, None) if version is None or version[0] >= 13 else (parse_capability(older), None)
 
 
 def load_table() -> dict[str, Any]:
@@ -120,16 +118,21 @@ def _read(root: ProbeRoot, path: str) -> str | None:
 
 
 def _driver_notes(root: ProbeRoot, release: str | None, cuda: str | None) -> list[str]:
-    """What the L4T release file said about the CUDA driver, and why the driver version is not read."""
+    """What the L4T release file said about the CUDA driver, and what of the driver can be checked."""
     if release is not None:
         shown = f"CUDA {cuda}" if cuda else "a CUDA version tvselect does not know"
         said = f"{root.shown(NV_TEGRA_RELEASE)}: L4T R{release}, whose CUDA driver supports {shown}"
     else:
         said = f"{root.shown(NV_TEGRA_RELEASE)}: absent or unreadable, so the CUDA driver version is unknown"
+    why = "L4T numbers its releases, not its drivers"
+    if cuda is None:
+        return [
+            said,
+            f"Tegra: neither the driver version ({why}) nor the CUDA version is known, so no build's driver need is checked",
+        ]
     return [
         said,
-        "Tegra: the driver version is not read from files (L4T numbers its releases, not its drivers); "
-        "a branch's driver minimum is checked through the CUDA version alone",
+        f"Tegra: the driver version is not read from files ({why}); a build's driver need is checked through CUDA {cuda} alone",
     ]
 
 
@@ -164,6 +167,12 @@ def read_tegra(root: ProbeRoot) -> TegraFacts | None:
     name = _gpu_name(model, soc, table["socs"])
     if capability is not None:
         notes.append(f"Tegra: {soc} has compute capability {capability} (data/hardware.json)")
+        older = table["socs"].get(soc or "", {}).get("compute_capability_before_cuda_13")
+        if older is not None and cuda is None:
+            notes.append(
+                f"Tegra: {soc} is {older} under CUDA 12 drivers; with the CUDA version unknown, "
+                f"{capability}, the capability code built for it (CUDA 13 or newer) runs under"
+            )
     return TegraFacts(
         soc=soc,
         model=model,

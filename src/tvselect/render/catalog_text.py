@@ -1,9 +1,13 @@
-"""`tvselect catalog lint|diff` as text (the JSON is render.catalog_json; an import is JSON only)."""
+"""`tvselect catalog lint|diff` as text (the JSON is render.catalog_json; an import is JSON only).
+
+Every line names recipe files, folders or branches: each passes through `safe_line`.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tvselect.base.safe_text import safe_line
 from tvselect.catalog.diff import variant_facts
 
 if TYPE_CHECKING:
@@ -14,7 +18,7 @@ if TYPE_CHECKING:
 
 def lint(result: LintResult, stream: TextIO) -> None:
     """One line per finding."""
-    stream.write("".join(line + "\n" for line in result.findings))
+    stream.write("".join(safe_line(line) + "\n" for line in result.findings))
 
 
 def diff(compared: DiffResult, stream: TextIO) -> None:
@@ -38,4 +42,4 @@ def diff(compared: DiffResult, stream: TextIO) -> None:
             lines.append(f"  branch {name} ({n} variants) is {label}; not compared")
     if not (result.added or result.removed or result.changed):
         lines.append("  no variant added, removed or changed on the branches both have")
-    stream.write("\n".join(lines) + "\n")
+    stream.write("\n".join(safe_line(line) for line in lines) + "\n")

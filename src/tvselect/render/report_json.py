@@ -107,6 +107,19 @@ def _candidate(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def _needs(report: Report) -> dict[str, Any] | None:
+    needs = report.machine_needs
+    if needs is None:
+        return None
+    return {
+        "gpu_facts_from": "pci",
+        "action": needs.action,
+        "min_driver": needs.min_driver,
+        "text": needs.text,
+        "why": needs.why,
+    }
+
+
 def _decided(report: Report) -> dict[str, Any]:
     """The keys every run has, in the document's order."""
     decision, plan = report.decision, report.install_plan
@@ -125,6 +138,7 @@ def _decided(report: Report) -> dict[str, Any]:
         "install_pinned": plan.pinned if plan else None,
         "reasons": [_reason(r) for r in report.reasons],
         "warnings": list(report.warnings),
+        "machine_needs": _needs(report),
         "alternatives": [_alternative(alt) for alt in decision.alternatives],
         "facts": to_document(decision.facts),
         **_published(report),

@@ -52,6 +52,12 @@ def render(report: Report, stream: TextIO) -> None:
         mark = " [bold red](not published)[/]" if unpublished else ""
         wrapped(console, f"[bold]Choice[/]  [bold green]{variant.package}[/]{mark}")
         wrapped(console, _versions(variant, catalog), indent=2)
+        needs = report.machine_needs
+        if needs is not None:  # the GPU was identified by its PCI device ID
+            wrapped(
+                console,
+                f"[bold yellow]Needs[/]   {escape(needs.text)}; the GPU was identified by its PCI device ID",
+            )
     for why in report.reasons if variant is not None else decision.reasons:
         wrapped(console, f"- {escape(why.text)}", indent=2)
     if variant is not None:

@@ -127,7 +127,7 @@ def run_payload(
     from tvselect.base.children import Flooded, NotStarted, TimedOut, run_bounded
 
     argv = (*command, str(PAYLOAD_PATH))
-    done = run_bounded(argv, env, timeout, drain=10)
+    done = run_bounded(argv, env, timeout)
     if isinstance(done, NotStarted):
         return PayloadFailure(
             argv, "not-started", f"{argv[0]} could not be started ({done.reason})", None, ""
