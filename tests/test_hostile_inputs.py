@@ -99,7 +99,7 @@ ROWS: dict[str, Row] = {
     "assign-dash": Row(
         ("plan", "--cover", "--assign", "-", "{facts}"), 2, "--assign -: standard output carries"
     ),
-    "nfd-dash": Row(("--gpu", "9.0", "--nfd", "-"), 2, "--nfd -: standard output carries"),
+    "nfd-dash": Row(("--cpu-only", "--nfd", "-"), 2, "--nfd -: standard output carries"),
     "deep-catalog-lint": Row(("catalog", "lint", "{lets}"), 1, "tvselect: 1 finding", stdout_empty=False),
     "deep-catalog-diff": Row(("catalog", "diff", "builtin", "{parens}"), 2, "x.nix:1: Nix syntax error"),
     "deep-catalog-import": Row(("catalog", "import", "{lets}"), 2, "x.nix:1: Nix syntax error"),

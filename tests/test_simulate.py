@@ -14,7 +14,7 @@ from tvselect.base.capability import Capability
 from tvselect.catalog.model import Catalog, load_catalog
 from tvselect.errors import BadInputError
 from tvselect.facts.document import MAX_FACTS_BYTES, load_facts, to_document
-from tvselect.facts.model import CpuFacts, Facts, Gpu, GpuFacts
+from tvselect.facts.model import GPU_SOURCES, CpuFacts, Facts, Gpu, GpuFacts
 from tvselect.probe import gather_facts
 from tvselect.probe.simulate import simulated_gpus
 
@@ -188,7 +188,7 @@ BAD_FACTS: list[tuple[str, bytes | None, str]] = [
     (
         "unknown-gpu-source",
         _doc(gpu={**to_document(FACTS)["gpu"], "source": "rocm-smi"}),
-        "field 'gpu.source' is 'rocm-smi', not one of nvml, nvidia-smi, tegra, simulated, none",
+        f"field 'gpu.source' is 'rocm-smi', not one of {', '.join(GPU_SOURCES)}",
     ),
 ]
 
