@@ -82,12 +82,18 @@ if args[:1] == ["show"]:
         print(f"    {{args[1]}}@{{version}}    (x86_64-linux only)")
     sys.exit(0)
 if args[:1] == ["install"]:
-    spec = args[-1]
-    path, _, version = spec.partition("@")
-    name = owned(path)
-    if name is None or (version and version not in published[name]):
-        fail(f"Could not find package '{{spec}}'.")
-    print(f"\u2714 '{{name}}' installed to environment 'default'", file=sys.stderr)
+    specs = args[1:]
+    if specs[:1] == ["-d"]:
+        specs = specs[2:]
+    names = []
+    for spec in specs:  # flox installs several packages in one call, or none of them
+        path, _, version = spec.partition("@")
+        name = owned(path)
+        if name is None or (version and version not in published[name]):
+            fail(f"Could not find package '{{spec}}'.")
+        names.append(name)
+    for name in names:
+        print(f"\u2714 '{{name}}' installed to environment 'default'", file=sys.stderr)
     sys.exit(0)
 fail("unexpected arguments")
 """

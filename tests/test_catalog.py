@@ -168,7 +168,7 @@ BROKEN = [
     ("truncated", json.dumps(BUILTIN)[:500], "invalid JSON at line"),
     ("not-json", "branches: [", "invalid JSON"),
     ("array", "[]", "expected an object"),
-    ("schema-version", _broken(lambda d: d.update(schema_version=3)), "schema_version: expected 2 (or 1)"),
+    ("schema-version", _broken(lambda d: d.update(schema_version=4)), "schema_version: expected 3 (or 1, 2)"),
     (
         "unknown-isa",
         _broken(lambda d: d["variants"][5].update(cpu_isa="avx9")),

@@ -549,3 +549,47 @@ def test_gpus_hidden_by_cuda_visible_devices_fail_the_cuda_check() -> None:
     assert "CUDA_VISIBLE_DEVICES is set to ''" in cuda.detail
     assert "GPU 0: CUDA_VISIBLE_DEVICES is empty" in cuda.detail
     assert not any(c.name.startswith("gpu-arch") for c in result.checks)
+
+
+# --------------------------------------------------------------------------- the build-* family
+
+
+def _fake_product(root: Path, name: str, body: str) -> None:
+    (root / name).mkdir(parents=True, exist_ok=True)
+    (root / name / "__init__.py").write_text(body, encoding="utf-8")
+
+
+@needs_cpuinfo
+def test_torchaudio_and_vllm_are_checked_when_installed(tmp_path: Path, catalog: Path) -> None:
+    completed, doc = verify(tmp_path, catalog, config())
+    assert doc is not None and not {"torchaudio-import", "vllm-import"} & set(checks(doc))
+    assert checks(doc)["one-torch"]["ok"] is True
+    fakes = tmp_path / "fakes"
+    _fake_product(fakes, "torchaudio", "import torch\n__version__ = '2.9.1'\n")
+    _fake_product(fakes, "vllm", "raise ImportError('libcudart.so.12: cannot open shared object file')\n")
+    env = {"PYTHONPATH": str(fakes)}
+    args = ["verify", "--python", sys.executable, "--gpu", "9.0", "--driver", "550.54.14"]
+    args += ["--cpuinfo", str(ZEN4), "--catalog", str(catalog), "--json"]
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CUDA_VISIBLE_DEVICES")}
+    completed = run(args, {**base, **env}, tmp_path)
+    doc = json.loads(completed.stdout)
+    assert checks(doc)["torchaudio-import"]["ok"] is True
+    assert "torchaudio 2.9.1" in checks(doc)["torchaudio-import"]["detail"]
+    assert failed(doc) == {"vllm-import"} and completed.returncode == 5
+    assert "libcudart.so.12" in checks(doc)["vllm-import"]["detail"]
+
+
+@needs_cpuinfo
+def test_two_torch_packages_on_the_path_fail_verify(tmp_path: Path, catalog: Path) -> None:
+    second = write_fake_torch(tmp_path / "second", config())
+    completed, doc = verify(tmp_path, catalog, config())
+    assert doc is not None and checks(doc)["one-torch"]["ok"] is True
+    fakes = tmp_path / "fakes"
+    base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CUDA_VISIBLE_DEVICES")}
+    args = ["verify", "--python", sys.executable, "--gpu", "9.0", "--driver", "550.54.14"]
+    args += ["--cpuinfo", str(ZEN4), "--catalog", str(catalog), "--json"]
+    completed = run(args, {**base, "PYTHONPATH": f"{fakes}{os.pathsep}{second}"}, tmp_path)
+    doc = json.loads(completed.stdout)
+    assert completed.returncode == 5 and failed(doc) == {"one-torch"}
+    detail = checks(doc)["one-torch"]["detail"]
+    assert "2 torch packages on the path" in detail and str(second / "torch") in detail

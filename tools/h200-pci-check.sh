@@ -45,7 +45,7 @@ run() {
   PYTHONPATH=$pypath PATH=$path "$exe" "$@" >"$out/$name.out" 2>"$out/$name.err"; rc=$?
   end=$(date +%s.%N)
   echo "## $name: tvselect $*"
-  printf '   exit %s, wall %.2f s\n' "$rc" "$(echo "$end - $start" | bc)"
+  printf '   exit %s, wall %s s\n' "$rc" "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')"
   if [ "${1:-}" = --json ]; then
     "$py" - "$out/$name.out" <<'PY'
 import json, sys

@@ -46,6 +46,8 @@ class ListRequest(NamedTuple):
     """Only CPU-only builds."""
     catalog_path: str | None = None
     """`--catalog`: None for the built-in catalog."""
+    product: str | None = None
+    """Only this product (pytorch, torchvision, torchaudio, vllm)."""
 
 
 class Listing(NamedTuple):
@@ -65,6 +67,10 @@ def list_variants(request: ListRequest) -> Listing:
     isa = request.isa
     if isa is not None and isa not in catalog.isas:
         raise BadInputError(f"--isa {isa!r}: choose from {', '.join(catalog.isas)}")
+    product = request.product
+    built = sorted({v.product for v in catalog.variants})
+    if product is not None and product not in built:
+        raise BadInputError(f"--product {product!r}: this catalog builds {', '.join(built)}")
     chosen = tuple(
         v
         for v in catalog.variants
@@ -72,6 +78,7 @@ def list_variants(request: ListRequest) -> Listing:
         and (gpu_arch is None or v.gpu_arch == gpu_arch)
         and (isa is None or v.cpu_isa == isa)
         and (not request.cpu_only or v.gpu_arch is None)
+        and (product is None or v.product == product)
     )
     return Listing(chosen, catalog)
 
@@ -129,8 +136,11 @@ def show_package(
     if not variants:
         raise BadInputError(f"unknown package {package!r}{_suggestion(package, catalog)}")
     facts = facts_of(catalog, machine, environ, stdin)
-    # Judge the package as the engine would, whatever kind it is: a CPU-only build is judged CPU-only.
-    decision = select(facts, catalog, Options(cpu_only=variants[0].gpu_arch is None))
+    # Judged among its product's builds, as the engine would whatever kind it is: a CPU-only
+    # build is judged CPU-only.
+    product = variants[0].product
+    mine = catalog.with_variants(tuple(v for v in catalog.variants if v.product == product))
+    decision = select(facts, mine, Options(cpu_only=variants[0].gpu_arch is None))
     return PackageView(variants, catalog, decision)
 
 

@@ -24,6 +24,8 @@ class ImportResult(NamedTuple):
     """(branch, variants) in the order read."""
     skipped: tuple[str, ...]
     """One line per recipe left out (with skip_bad)."""
+    notes: tuple[str, ...] = ()
+    """One line per branch whose recipes pin no nixpkgs: their versions are unknown."""
 
 
 class ImportRequest(NamedTuple):
@@ -82,7 +84,10 @@ def gather(
 
     if not specs:
         raise BadInputError("name at least one SOURCE: a checkout folder, or a git repository with --branch")
+    from tvselect.catalog.resolve import branch_names
+
     found = []
+    folders = []
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or os.path.exists(spec):
@@ -91,7 +96,9 @@ def gather(
             for branch in branches or git_branches(path, environ):
                 found.append(read_git(path, branch, environ))
         else:
-            found.append(read_folder(path, name or None))
+            folders.append((name, path))
+    # Two checkouts of the same folder name (build-pytorch/main, build-vllm/main) are PARENT/NAME.
+    found += [read_folder(p, n) for (_, p), n in zip(folders, branch_names(folders), strict=True)]
     names = [source.branch for source in found]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -111,13 +118,27 @@ def import_catalog(
     from tvselect.catalog.model import parse_document
 
     imported = read_builds(sources, skip_bad=skip_bad)
-    about = "Read from build-torchvision recipes by tvselect catalog import: " + ", ".join(
-        s.branch for s in sources
-    )
-    document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about)
+    about = "Read from build-* recipes by tvselect catalog import: " + ", ".join(s.branch for s in sources)
+    commits = {s.branch: s.commit for s in sources if s.commit is not None}
+    document = catalog_document(imported.builds, prefer=prefer, stated=stated, about=about, commits=commits)
     catalog = parse_document(document, "imported recipes")
     counts = tuple((b, sum(v.branch == b for v in catalog.variants)) for b in catalog.branches)
-    return ImportResult(document, counts, imported.skipped)
+    return ImportResult(document, counts, imported.skipped, branch_notes(catalog))
+
+
+def branch_notes(catalog: Any) -> tuple[str, ...]:
+    """A line for each branch whose recipes pin no nixpkgs: what they build is not known from them."""
+    notes = []
+    for name in catalog.branches:
+        mine = [v for v in catalog.variants if v.branch == name]
+        unpinned = [v for v in mine if v.nixpkgs is None and v.product_version is None]
+        if unpinned:
+            products = sorted({v.product for v in unpinned})
+            notes.append(
+                f"{name}: {len(unpinned)} of {len(mine)} recipes pin no nixpkgs (they build with the "
+                f"environment's own), so their {', '.join(products)} and PyTorch versions are unknown"
+            )
+    return tuple(notes)
 
 
 def check_output(path: str) -> None:

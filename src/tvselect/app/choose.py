@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from tvselect.app.inputs import Choice, MachineInputs, facts_of, input_warnings, load, options_of
+from tvselect.app.inputs import Choice, MachineInputs, facts_of, for_product, input_warnings, load, options_of
 from tvselect.errors import BadInputError, ExitCode, InstallError
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ class Report(NamedTuple):
     """What the published set changed, and why the published choice ranks below the best."""
     machine: MachineInputs = MachineInputs()
     """Where the facts came from: this machine, options, or a facts document."""
+    notes: tuple[str, ...] = ()
+    """What was left out of the catalog (the packages of another product), for standard error."""
 
     @property
     def variant(self) -> Variant | None:
@@ -126,6 +128,7 @@ class Report(NamedTuple):
 
             texts.append(reason("machine-needs", needs=needs.text, why=needs.why or "").text)
         texts.extend(input_warnings(self.machine, self.decision.facts))
+        texts.extend(self.notes)
         if self.install_plan is not None and self.install_plan.unpinnable:
             texts.append(
                 "this package name exists on several branches and this branch's TorchVision version is "
@@ -206,7 +209,7 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
 
         query_timeout(environ)  # TVSELECT_FLOX_TIMEOUT is checked before anything runs
     available = _read_available(request, stdin)
-    catalog = load(request.catalog_path)
+    catalog, notes = for_product(load(request.catalog_path), None)
     options = options_of(catalog, request.choice)
     facts = facts_of(catalog, request.machine, environ, stdin)
     decision = select(facts, catalog, options)
@@ -239,6 +242,7 @@ def choose(request: ChooseRequest, environ: Mapping[str, str], stdin: TextIO) ->
         published,
         why,
         request.machine,
+        notes,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from tvselect.app.inputs import load, options_of
+from tvselect.app.inputs import for_product, load, options_of
 from tvselect.app.plan import PlanRequest, Progress, check_plan_request
 from tvselect.errors import BadInputError
 
@@ -88,7 +88,7 @@ def cover_fleet_plan(
 
     check_cover_request(request)
     asked = request.plan
-    catalog = load(asked.catalog_path)
+    catalog = for_product(load(asked.catalog_path), asked.product)[0]
     published = _published(asked, catalog, stdin)
     options = options_of(catalog, asked.choice)
     files = expand_paths(asked.paths)

@@ -52,6 +52,43 @@ def load(catalog_path: str | None) -> Catalog:
     return open_catalog(catalog_path, os.environ)
 
 
+def for_product(catalog: Catalog, product: str | None) -> tuple[Catalog, tuple[str, ...]]:
+    """The catalog's packages of one product, and a note when others were left out.
+
+    Without a product, a catalog of one product is used whole; one of several products (a
+    build-pytorch checkout also holds TorchVision recipes) is narrowed to the product it has most
+    packages of, and the note names the others and `--product`.
+    """
+    from collections import Counter
+
+    from tvselect.catalog.records import PRODUCTS
+
+    counts = Counter(v.product for v in catalog.variants)
+    if product is None:
+        if len(counts) <= 1:
+            return catalog, ()
+        product = counts.most_common(1)[0][0]
+        others = ", ".join(f"{p} ({n})" for p, n in sorted(counts.items()) if p != product)
+        note = (
+            f"the catalog also builds {others}; chose among its {product} packages (--product NAME chooses)"
+        )
+    else:
+        note = ""
+        if product not in PRODUCTS:
+            raise BadInputError(f"--product {product!r}: choose from {', '.join(PRODUCTS)}")
+        if product not in counts:
+            raise BadInputError(
+                f"--product {product}: the catalog builds no {product} package; it builds {', '.join(counts)}"
+            )
+    variants = tuple(v for v in catalog.variants if v.product == product)
+    names = {v.branch for v in variants}
+    narrowed = catalog._replace(
+        branches={k: b for k, b in catalog.branches.items() if k in names},
+        branch_preference=tuple(b for b in catalog.branch_preference if b in names),
+    ).with_variants(variants)
+    return narrowed, (note,) if note else ()
+
+
 def branch_of(catalog: Catalog, branch: str) -> str | None:
     """The branch to consider (None for `auto`); BadInputError when the catalog has no such branch."""
     if branch == "auto":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
-from tvselect.app.inputs import Choice, load, options_of
+from tvselect.app.inputs import Choice, for_product, load, options_of
 from tvselect.errors import BadInputError
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ class PlanRequest(NamedTuple):
     """`--org`: the org whose published packages flox is asked about (when there is no list)."""
     missing: bool = False
     """`--missing`: only the packages still to build are wanted."""
+    product: str | None = None
+    """`--product`: plan this product's packages (default: the catalog's only, or most built, product)."""
 
 
 class MissingPackages(NamedTuple):
@@ -110,7 +112,10 @@ def plan_fleet(
         from tvselect.app.published import read_available
 
         available = read_available(request.available, request.org, stdin)
-    catalog = load(request.catalog_path)
+    catalog, notes = for_product(load(request.catalog_path), request.product)
+    for note in notes:
+        if warn is not None:
+            warn(note)
     options = options_of(catalog, request.choice)
     files = expand_paths(request.paths)
     if not files:

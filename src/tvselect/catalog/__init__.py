@@ -1,3 +1,3 @@
 """The variant catalog: its model, loading it with every check applied, and reading it from
-build-torchvision recipes. Imports `tvselect.base`, `tvselect.errors`.
+build-* recipes (build-pytorch, -torchvision, -torchaudio, -vllm). Imports `tvselect.base`, `tvselect.errors`.
 """

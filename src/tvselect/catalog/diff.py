@@ -31,12 +31,16 @@ class CatalogDiff(NamedTuple):
     """(branch, number of variants) of the branches only A has."""
     only_in_b: tuple[tuple[str, int], ...]
     """(branch, number of variants) of the branches only B has."""
+    commits: tuple[tuple[str, str, str], ...] = ()
+    """(branch, commit in A, commit in B) of the shared branches whose recipes' commits differ
+    ('unknown' where a catalog does not record it): how old each catalog is."""
 
 
 def variant_facts(variant: Variant, catalog: Catalog) -> dict[str, str]:
     """What a variant means, as comparable text: its ISA by the CPU features it needs, not its name."""
     isa = catalog.isas[variant.cpu_isa]
     return {
+        "product": variant.product,
         "gpu_arch": variant.gpu_arch or "none",
         "cpu_arch": isa.arch,
         "cpu_needs": " ".join(sorted(isa.needs)) or "none",
@@ -68,7 +72,13 @@ def diff_catalogs(a: Catalog, b: Catalog) -> CatalogDiff:
             if name not in other.branches
         )
 
+    commits = tuple(
+        (name, a.branches[name].commit or "unknown", b.branches[name].commit or "unknown")
+        for name in shared
+        if a.branches[name].commit != b.branches[name].commit
+    )
     return CatalogDiff(
+        commits=commits,
         added=tuple(new[k] for k in sorted(new.keys() - old.keys())),
         removed=tuple(old[k] for k in sorted(old.keys() - new.keys())),
         changed=tuple(sorted(changed)),

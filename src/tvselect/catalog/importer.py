@@ -1,4 +1,4 @@
-"""Recipes -> a catalog document (schema 2), and opening whatever `--catalog` names.
+"""Recipes -> a catalog document (schema 3), and opening whatever `--catalog` names.
 
 The document takes ISA labels, workload orders and GPU families from the shipped catalog, Tegra
 and known compute capabilities from data/hardware.json, and everything about the variants from
@@ -47,9 +47,12 @@ def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Im
     known = known_capabilities()
     builds, skipped = [], []
     for source in sources:
+        importable = source.importable()
+        parsed: dict[str, Any] = {}
         for name, data in source.files:
             try:
-                builds.append(interpret(parse_recipe(data, name), source.branch, known))
+                recipe = parse_recipe(data, name, importable, source.label, parsed)
+                builds.append(interpret(recipe, source.branch, known))
             except RecipeError as exc:
                 if not skip_bad:
                     raise
@@ -60,19 +63,25 @@ def read_builds(sources: Iterable[RecipeFiles], *, skip_bad: bool = False) -> Im
 def _isa_names(
     builds: Sequence[Build], base_isas: Mapping[str, Any]
 ) -> dict[tuple[str, tuple[str, ...]], str]:
-    """An ISA name per (pname ISA, CPU needs): the name itself for the shipped needs (or the most
-    common), `NAME-2`, `NAME-3`... for flags that need other features under the same name.
-    Flags that differ but need the same features (`armv9-a+sve2`, `armv9-a+sve+sve2`) are one ISA."""
-    sets: dict[str, Counter[tuple[str, ...]]] = {}
+    """An ISA name per (pname ISA, CPU needs). Builds that need the same features are one ISA,
+    named as the shipped ISA with exactly those needs (`armv8.2` and `armv8_2` alike), else as
+    their pname says; flags that need other features under a name already used are `NAME-2`, ..."""
+    by_needs: dict[tuple[str, ...], Counter[str]] = {}
     for build in builds:
-        sets.setdefault(_isa_key(build)[0], Counter())[_isa_key(build)[1]] += 1
-    names = {}
-    for name, counts in sets.items():
-        shipped = tuple(sorted(base_isas.get(name, {}).get("needs", ())))
-        order = sorted(counts, key=lambda flags: (flags != shipped, -counts[flags], flags))
-        for position, flags in enumerate(order):
-            names[(name, flags)] = name if position == 0 else f"{name}-{position + 1}"
-    return names
+        said, needs = _isa_key(build)
+        by_needs.setdefault(needs, Counter())[said] += 1
+    shipped = {(entry["arch"], *sorted(entry["needs"])): name for name, entry in base_isas.items()}
+    chosen: dict[tuple[str, ...], str] = {}
+    for needs in sorted(by_needs, key=lambda n: (n not in shipped, -sum(by_needs[n].values()), n)):
+        name = shipped.get(needs)
+        if name is None:
+            stem = name = by_needs[needs].most_common(1)[0][0]
+            position = 1
+            while name in chosen.values() or name in base_isas:
+                position += 1
+                name = f"{stem}-{position}"
+        chosen[needs] = name
+    return {_isa_key(b): chosen[_isa_key(b)[1]] for b in builds}
 
 
 def _isa_key(build: Build) -> tuple[str, tuple[str, ...]]:
@@ -138,41 +147,79 @@ def _one(values: Iterable[str | None]) -> str | None:
     return distinct.pop() if len(distinct) == 1 else None
 
 
-def _versions(build: Build, stated: Mapping[str, tuple[str, str]]) -> tuple[str | None, str | None]:
-    """(TorchVision, PyTorch): stated by the user, or known for the pin; None where unknown."""
+def _pin(build: Build) -> Mapping[str, str]:
     from tvselect.base.shipped import shipped_table
 
-    if build.branch in stated:
-        return stated[build.branch]
-    pin = shipped_table("nixpkgs-pins")["pins"].get(build.nixpkgs or "", {})
+    pins: Mapping[str, Mapping[str, str]] = shipped_table("nixpkgs-pins")["pins"]
+    return pins.get(build.nixpkgs or "", {})
+
+
+def _pytorch(build: Build) -> str | None:
+    """The PyTorch version it brings: an overlay's, else its pin's; None where not known."""
     recipe = build.recipe
     if recipe.torch_from_build_pytorch:
-        pytorch = None  # PyTorch comes from another repository's recipe: its version is not here
-    elif recipe.torch_version is not None:
-        pytorch = recipe.torch_version.value
-    else:
-        pytorch = pin.get("pytorch")
-    return pin.get("torchvision"), pytorch
+        return None  # PyTorch comes from another repository's recipe: its version is not here
+    if recipe.torch_version is not None:
+        return recipe.torch_version.value
+    return _pin(build).get("pytorch")
+
+
+def _versions(build: Build, stated: Mapping[str, tuple[str, str]]) -> tuple[str | None, str | None]:
+    """(product version, PyTorch): stated by the user, or read or known for the pin; None where unknown."""
+    if build.branch in stated:
+        return stated[build.branch]
+    pytorch = _pytorch(build)
+    if build.product == "pytorch":
+        return pytorch, pytorch
+    return build.version or _pin(build).get(build.product), pytorch
+
+
+def _torch(build: Build, pytorch: str | None) -> dict[str, Any] | None:
+    torch = build.torch
+    if torch is None:
+        return None
+    cap = build.capability
+    recipe = build.recipe
+    overlays = [v.value for v in (recipe.cuda_packages, recipe.torch_version) if v is not None]
+    outside = torch.origin.startswith("build-pytorch ")
+    return {
+        "origin": torch.origin,
+        "pname": torch.pname,
+        "version": pytorch,
+        "nixpkgs": None if outside else build.nixpkgs,
+        "cuda": None if outside else build.cuda,
+        "gpu_targets": [] if cap is None or outside else [str(cap)],
+        "cpu_flags": [] if outside else list(build.flags),
+        "overlays": [] if outside else overlays,
+        "digest": torch.digest,
+    }
 
 
 def _variant(build: Build, isa: str, stated: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
-    torchvision, pytorch = _versions(build, stated)
+    version, pytorch = _versions(build, stated)
     cap = build.capability
     return {
         "package": build.package,
         "branch": build.branch,
+        "product": build.product,
+        "product_version": version,
+        "python": build.python,
         "gpu_arch": None if cap is None else cap.sm,
         "cpu_isa": isa,
         "cuda": build.cuda,
         "platforms": list(build.platforms),
-        "torchvision": torchvision,
+        "torchvision": version if build.product == "torchvision" else None,
         "pytorch": pytorch,
         "nixpkgs": build.nixpkgs[:7] if build.nixpkgs else None,
         "recipe": build.recipe.file,
+        "pname": build.recipe.pname.value if build.recipe.pname else None,
+        "torch": _torch(build, pytorch),
     }
 
 
-def _branches(variants: Sequence[dict[str, Any]], builds: Sequence[Build]) -> dict[str, Any]:
+def _branches(
+    variants: Sequence[dict[str, Any]], builds: Sequence[Build], commits: Mapping[str, str]
+) -> dict[str, Any]:
     branches: dict[str, Any] = {}
     for name in dict.fromkeys(v["branch"] for v in variants):
         mine = [v for v in variants if v["branch"] == name]
@@ -185,6 +232,8 @@ def _branches(variants: Sequence[dict[str, Any]], builds: Sequence[Build]) -> di
             "python": Counter(b.python for b in builds if b.branch == name).most_common(1)[0][0],
             "nixpkgs": _one(v["nixpkgs"] for v in mine),
         }
+        if name in commits:
+            branches[name]["commit"] = commits[name]
     return branches
 
 
@@ -194,23 +243,24 @@ def catalog_document(
     prefer: Sequence[str] = (),
     stated: Mapping[str, tuple[str, str]] | None = None,
     about: str = "",
+    commits: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The catalog document (schema 2) of these builds, in the format `--catalog` reads."""
+    """The catalog document (schema 3) of these builds, in the format `--catalog` reads."""
     if not builds:
         raise BadInputError("no recipe could be read")
     base = base_document()
     names = _isa_names(builds, base["isas"])
     isas = _isas(builds, names, base["isas"])
     variants = [_variant(b, _isa_of(b, names), stated or {}) for b in builds]
-    branches = _branches(variants, builds)
+    branches = _branches(variants, builds, commits or {})
     unknown = [b for b in prefer if b not in branches]
     if unknown:
         raise BadInputError(f"--prefer {','.join(unknown)}: no such branch (read: {', '.join(branches)})")
     return {
-        "schema_version": 2,
+        "schema_version": 3,
         "kind": KIND,
         "generator": GENERATOR,
-        "about": about or "Read from build-torchvision recipes by tvselect catalog import.",
+        "about": about or "Read from build-* recipes by tvselect catalog import.",
         "branches": branches,
         "branch_preference": [*prefer, *(b for b in branches if b not in prefer)],
         "isas": isas,

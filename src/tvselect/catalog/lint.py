@@ -55,8 +55,8 @@ def wrong_platform(build: Build) -> str | None:
 
 def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> Iterator[tuple[int, str]]:
     """Where the pname says another SM, CUDA or ISA than the recipe's target, CUDA and flags."""
-    said = pname_parts(build.package)
     recipe = build.recipe
+    said = pname_parts(recipe.pname.value if recipe.pname else build.package)
     line = recipe.pname.line if recipe.pname else 1
     cap = build.capability
     sm = None if cap is None else cap.sm
@@ -68,7 +68,9 @@ def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> It
     if isa in shipped_needs and shipped_needs[isa] != build.needs:
         missing = sorted(shipped_needs[isa] - build.needs)
         extra = sorted(build.needs - shipped_needs[isa])
-        flags_line = recipe.cpu_flags[0].line if recipe.cpu_flags else line
+        flags = recipe.cpu_flags
+        # Flags read from an imported file (lib/cpu-isa.nix) are named at the recipe's pname.
+        flags_line = flags[0].line if flags and not flags[0].file else line
         what = "; ".join(
             part
             for part in (
@@ -80,10 +82,23 @@ def name_disagrees(build: Build, shipped_needs: dict[str, frozenset[str]]) -> It
         yield flags_line, f"pname says ISA {isa}, but its cpuFlags ({' '.join(build.flags)}) {what}"
 
 
+def _pname(build: Build) -> str:
+    return build.recipe.pname.value if build.recipe.pname else build.package
+
+
 def file_name_differs(build: Build) -> str | None:
-    """Why a recipe's file name is not its pname (`<pname>.nix`); None when it is."""
-    stem = build.recipe.file.rsplit("/", 1)[-1].removesuffix(".nix")
-    return None if stem == build.package else f"file name {stem}.nix differs from pname {build.package}"
+    """Why a recipe's file name is not its pname (`<pname>.nix`); None when it is.
+
+    flox names a `.flox/pkgs/NAME.nix` build NAME (`flox build NAME`, published as CATALOG/NAME),
+    so the file name is the package name tvselect uses; the pname is only the derivation's name.
+    """
+    pname = _pname(build)
+    if pname == build.package:
+        return None
+    return (
+        f"file name {build.package}.nix differs from pname {pname}; flox builds and publishes it "
+        f"as {build.package}"
+    )
 
 
 def findings(
@@ -103,10 +118,10 @@ def findings(
             if problem is not None:
                 found.append(f"{_at(build, at)}: {problem}")
         found += [f"{_at(build, n)}: {problem}" for n, problem in name_disagrees(build, shipped_needs)]
-        first = seen.setdefault((build.branch, build.package), build)
+        first = seen.setdefault((build.branch, _pname(build)), build)
         if first is not build:
             found.append(
-                f"{_at(build, line)}: pname {build.package} is also the pname of {first.recipe.file}"
+                f"{_at(build, line)}: pname {_pname(build)} is also the pname of {first.recipe.file}"
             )
     return found
 

@@ -9,20 +9,22 @@ from typing import Any
 
 from tvselect.base.capability import Capability, parse_capability, parse_version
 from tvselect.base.hardware import known_capabilities, tegra_capabilities
+from tvselect.catalog.records import PRODUCTS as PRODUCTS
 
 # The records live in records.py; they are imported from here by the rest of tvselect.
 from tvselect.catalog.records import Branch as Branch
 from tvselect.catalog.records import Catalog as Catalog
 from tvselect.catalog.records import GpuArch as GpuArch
 from tvselect.catalog.records import Isa as Isa
+from tvselect.catalog.records import TorchBuild as TorchBuild
 from tvselect.catalog.records import Variant as Variant
 from tvselect.catalog.records import index_cudas as index_cudas
 from tvselect.catalog.records import index_gpu_archs as index_gpu_archs
 from tvselect.catalog.records import index_packages as index_packages
 from tvselect.errors import CatalogError
 
-SCHEMA_VERSION = 2
-READ_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READ_VERSIONS = (1, 2, 3)
 CPU_ARCHES = ("x86_64", "aarch64")
 BUILTIN_NAME = "tvselect/data/variants.json"
 
@@ -161,7 +163,7 @@ class _Checker:
         if version not in READ_VERSIONS or isinstance(version, bool):
             raise self.fail(
                 "schema_version",
-                f"expected {SCHEMA_VERSION} (or 1), found {json.dumps(version)[:40]}"
+                f"expected {SCHEMA_VERSION} (or 1, 2), found {json.dumps(version)[:40]}"
                 if "schema_version" in top
                 else "missing",
             )
@@ -182,6 +184,7 @@ class _Checker:
                 cudnn=self.field_(entry, "cudnn", where, str, null=True),
                 python=self.field_(entry, "python", where, str),
                 nixpkgs=self.field_(entry, "nixpkgs", where, str, null=True),
+                commit=self.field_(entry, "commit", where, str, null=True) if "commit" in entry else None,
             )
         return result
 
@@ -313,6 +316,37 @@ class _Checker:
             min_driver_text=minimum[1],
             min_driver_note=minimum[2],
             recipe=get("recipe") if isinstance(get("recipe"), str) else None,
+            **self.product_fields(entry, branch, where),
+        )
+
+    def product_fields(self, entry: dict[str, Any], branch: Branch, where: str) -> dict[str, Any]:
+        """Schema 3: product, its version, Python and the torch it brings; before, TorchVision's."""
+        torchvision = entry.get("torchvision", branch.torchvision)
+        if self.version < 3:
+            return {"product": "torchvision", "product_version": torchvision, "python": branch.python}
+        product = self.field_(entry, "product", where, str)
+        if product not in PRODUCTS:
+            raise self.fail(where, f"product '{product}' is not one of {', '.join(PRODUCTS)}")
+        raw = entry.get("torch")
+        return {
+            "product": product,
+            "product_version": self.field_(entry, "product_version", where, str, null=True),
+            "python": self.field_(entry, "python", where, str),
+            "torch": None if raw is None else self.torch(self.obj(raw, f"{where}.torch"), f"{where}.torch"),
+        }
+
+    def torch(self, entry: dict[str, Any], where: str) -> TorchBuild:
+        text = {
+            key: self.field_(entry, key, where, str, null=True)
+            for key in ("pname", "version", "nixpkgs", "cuda")
+        }
+        return TorchBuild(
+            origin=self.field_(entry, "origin", where, str),
+            digest=self.field_(entry, "digest", where, str),
+            gpu_targets=self.strings(entry, "gpu_targets", where),
+            cpu_flags=self.strings(entry, "cpu_flags", where),
+            overlays=self.strings(entry, "overlays", where),
+            **text,
         )
 
     def minimum(self, cuda: str | None, where: str) -> tuple[Any, Any, Any]:

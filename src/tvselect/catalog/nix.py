@@ -1,15 +1,15 @@
-"""Reading one build-torchvision recipe (`.flox/pkgs/*.nix`) with a real Nix parser.
+"""Reading one build-* recipe (`.flox/pkgs/*.nix`) with a real Nix parser.
 
-`parse_recipe(data, file)` is a pure function from the file's bytes to a `Recipe`: the
-values the recipe binds, each with its line, and nothing interpreted yet (recipes.py
-does that). tree-sitter is imported here only, so only the paths that read recipes pay
+`parse_recipe(data, file, libs)` is a pure function from the file's bytes (and those of the
+files beside it that it may import) to a `Recipe`: the values the recipe binds, each with its
+line, and nothing interpreted yet (recipes.py does that; nixparts.py finds the values). tree-sitter is imported here only, so only the paths that read recipes pay
 for it. No regular expression ever reads the recipe text: every value comes from the
 syntax tree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tvselect.errors import RecipeError
@@ -21,11 +21,32 @@ MAX_RECIPE_BYTES = 256 * 1024
 """Real recipes are under 10 KiB; anything this large is not one."""
 
 # The bindings a recipe's build configuration is read from; all others are ignored.
-_NAMES = ("pname", "gpuTargets", "cpuFlags", "gpuArchSM", "gpuArchNum", "cudaPackages", "platforms", "url")
+_NAMES = (
+    "pname",
+    "gpuTargets",
+    "cpuFlags",
+    "cudaPackages",
+    "cudaCapabilities",
+    "platforms",
+    "url",
+    "version",
+    "torch",
+    "overlays",
+)
 _QUERY = (
     "(binding attrpath: (attrpath) @path expression: (_) @value "
-    f"(#any-of? @path {' '.join(chr(34) + n + chr(34) for n in (*_NAMES, 'version'))}))"
+    f"(#any-of? @path {' '.join(chr(34) + n + chr(34) for n in _NAMES)}))"
+    "\n(comment) @comment"
 )
+
+PRODUCTS = {
+    "torch": "pytorch",
+    "pytorch": "pytorch",
+    "torchvision": "torchvision",
+    "torchaudio": "torchaudio",
+    "vllm": "vllm",
+}
+"""The nixpkgs attribute a recipe overrides -> the product it builds."""
 
 
 class Located(NamedTuple):
@@ -34,7 +55,24 @@ class Located(NamedTuple):
     value: str
     """The value, e.g. `-mavx2` or `9.0`."""
     line: int
-    """Its 1-based line in the recipe."""
+    """Its 1-based line in the recipe (or in `file`)."""
+    file: str = ""
+    """The file it was read from when not the recipe itself (an imported `lib/*.nix`)."""
+
+
+class TorchSource(NamedTuple):
+    """The PyTorch a recipe builds or brings, as far as the recipe says."""
+
+    origin: str
+    """Where its expression is: `recipe` (the recipe is torch), `let NAME`, `lib/custom-torch.nix`,
+    or `build-pytorch REV PATH` for a recipe of another repository."""
+    pname: str | None
+    """The pname its overrideAttrs sets; None: nixpkgs' own, or not readable without evaluating Nix."""
+    gpu_targets: tuple[Located, ...] | None
+    """The `gpuTargets` its override passes; None: none, or not readable."""
+    digest: str
+    """A digest of everything read that makes the derivation: its expression (comments and layout
+    left out), the arguments a library is called with, the nixpkgs pin and its overlays."""
 
 
 class Recipe(NamedTuple):
@@ -45,11 +83,11 @@ class Recipe(NamedTuple):
     pname: Located | None
     """The package name of the final derivation (not of the PyTorch it builds)."""
     gpu_targets: tuple[Located, ...] | None
-    """`gpuTargets`, with `let` names (gpuArchSM, gpuArchNum) resolved; None: no CUDA target."""
+    """The GPU targets: its torch's `gpuTargets`, else nixpkgs' `cudaCapabilities`; None: no CUDA target."""
     gpu_targets_line: int
-    """Line of the `gpuTargets` binding (0 when absent)."""
+    """Line of the binding they come from (0 when absent)."""
     cpu_flags: tuple[Located, ...] | None
-    """`cpuFlags`, one compiler flag each; None when the recipe binds none."""
+    """`cpuFlags` (or `cpuISA.flags` from an imported ISA table), one flag each; None: none bound."""
     cuda_packages: Located | None
     """The attribute an overlay sets `cudaPackages` to, e.g. `cudaPackages_13_1`."""
     platforms: tuple[Located, ...] | None
@@ -60,12 +98,21 @@ class Recipe(NamedTuple):
     """True when the recipe imports PyTorch from the build-pytorch repository."""
     torch_version: Located | None
     """The PyTorch version an overlay sets (`version = "2.10.0"` inside `overlays`)."""
+    product: Located | None = None
+    """The nixpkgs attribute its final derivation overrides (`torch`, `torchvision`, `vllm`...)."""
+    version: Located | None = None
+    """The version its final overrideAttrs sets (`version = "0.14.1"`); None: the pin's."""
+    torch: TorchSource | None = None
+    """The PyTorch it builds (product pytorch) or brings; None where the recipe names none."""
+    cuda_capabilities: tuple[Located, ...] | None = None
+    """nixpkgs' `config.cudaCapabilities`, where set."""
 
 
 class _Tools(NamedTuple):
     parser: Any
     query: Any
     cursor_type: Any
+    comments: Any
 
 
 _TOOLS: list[_Tools] = []
@@ -83,7 +130,12 @@ def _tools() -> _Tools:
             ) from None
         language = tree_sitter.Language(tree_sitter_nix.language())
         _TOOLS.append(
-            _Tools(tree_sitter.Parser(language), tree_sitter.Query(language, _QUERY), tree_sitter.QueryCursor)
+            _Tools(
+                tree_sitter.Parser(language),
+                tree_sitter.Query(language, _QUERY),
+                tree_sitter.QueryCursor,
+                tree_sitter.Query(language, "(comment) @comment"),
+            )
         )
     return _TOOLS[0]
 
@@ -119,146 +171,72 @@ def _text(node: Node) -> str:
     return bytes(node.text or b"").decode("utf-8")
 
 
-def _string(node: Node, file: str, what: str) -> Located:
-    """The value of a plain string literal; an error for anything else (interpolation, a call)."""
-    if node.type != "string_expression" or any(
-        c.type not in ("string_fragment",) for c in node.named_children
-    ):
-        raise RecipeError(f"{file}:{_line(node)}: {what} is not a plain string ({_text(node)[:60]!r})")
-    return Located("".join(_text(c) for c in node.named_children), _line(node))
-
-
-def _top_let(root: Node) -> Node | None:
-    """The recipe's outer `let` (under `{ pkgs ? ... }:`), whose bindings name the build options."""
-    node: Node | None = root
-    while node is not None:
-        if node.type == "let_expression":
-            return node
-        kids = [c for c in node.named_children if c.type != "comment"]
-        node = kids[-1] if kids and node.type in ("source_code", "function_expression") else None
-    return None
-
-
-def _items(node: Node) -> Iterator[Node]:
-    """The elements of a list expression, comments left out."""
-    return (c for c in node.named_children if c.type != "comment")
-
-
-def _list(node: Node, file: str, what: str, lets: dict[str, Node]) -> tuple[Located, ...]:
-    """A list of strings; names bound by the outer `let` are resolved to their strings."""
-    if node.type != "list_expression":
-        raise RecipeError(f"{file}:{_line(node)}: {what} is not a list ({_text(node)[:60]!r})")
-    values = []
-    for item in _items(node):
-        if item.type == "variable_expression" and _text(item) in lets:
-            values.append(_string(lets[_text(item)], file, f"{_text(item)} (used in {what})"))
-        else:
-            values.append(_string(item, file, f"an element of {what}"))
-    return tuple(values)
-
-
-def _platforms(node: Node, file: str) -> tuple[Located, ...] | None:
-    # `oldAttrs.meta.platforms or [ ... ]` defers to nixpkgs: the list is only a fallback.
-    if node.type != "list_expression":
-        return None
-    return _list(node, file, "meta.platforms", {})
-
-
-def _enclosing(node: Node) -> Iterator[str]:
-    """The attribute paths of the bindings that enclose `node`, innermost first."""
-    parent = node.parent
-    while parent is not None:
-        if parent.type == "binding":
-            path = parent.child_by_field_name("attrpath")
-            if path is not None:
-                yield _text(path)
-        parent = parent.parent
-
-
-def _pin(url: Located, found: dict[str, Any]) -> None:
-    """Note what a fetchTarball URL pins: nixpkgs, or PyTorch from build-pytorch."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.value)
-        host = parts.hostname
-    except ValueError:  # not a URL at all ('[' reads as a broken IPv6 host): it pins nothing
-        return
-    segments = [s for s in parts.path.split("/") if s]
-    if host != "github.com" or len(segments) != 4 or segments[2] != "archive":
-        return
-    revision = segments[3].removesuffix(".tar.gz")
-    if segments[:2] == ["NixOS", "nixpkgs"]:
-        found.setdefault("nixpkgs", Located(revision, url.line))
-    elif segments[1] == "build-pytorch":
-        found["torch_from_build_pytorch"] = True
-
-
-def _bindings(root: Node) -> list[tuple[str, Node, Node]]:
-    """(name, binding value, binding) for every binding of a name this module reads, in file order."""
-    tools = _tools()
-    found = []
-    for _, captures in tools.cursor_type(tools.query).matches(root):
-        path, value = captures["path"][0], captures["value"][0]
-        if path.parent is not None:
-            found.append((_text(path), value, path.parent))
-    return found
-
-
-def _collect(root: Node, file: str) -> tuple[dict[str, Node], dict[str, Any]]:
-    """The outer `let` bindings read (cpuFlags, gpuArch*), and every other value found, by name."""
-    let = _top_let(root)
-    let_set = next((c for c in let.named_children if c.type == "binding_set"), None) if let else None
-    lets: dict[str, Node] = {}
-    found: dict[str, Any] = {"torch_from_build_pytorch": False}
-    for name, value, binding in _bindings(root):
-        at_top = let_set is not None and binding.parent == let_set
-        in_let = let_set is not None and let_set.start_byte <= binding.start_byte < let_set.end_byte
-        if name in ("gpuArchSM", "gpuArchNum", "cpuFlags") and at_top:
-            lets[name] = value
-        elif name == "pname" and not in_let:
-            found["pname"] = _string(value, file, "pname")
-        elif name == "gpuTargets" and "gpu_targets" not in found:
-            found["gpu_targets"] = value
-        elif name == "platforms" and not in_let:
-            found["platforms"] = _platforms(value, file)
-        elif name == "cudaPackages" and "overlays" in _enclosing(binding):
-            found["cuda_packages"] = Located(_text(value).rpartition(".")[2], _line(value))
-        elif name == "version" and {"overlays", "torch"} <= set(_enclosing(binding)):
-            found["torch_version"] = _string(value, file, "the PyTorch version")
-        elif name == "url" and value.type == "string_expression":
-            _pin(_string(value, file, "url"), found)
-    return lets, found
-
-
-def parse_recipe(data: bytes, file: str) -> Recipe:
-    """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read."""
+def parse_tree(data: bytes, file: str) -> Node:
+    """The checked syntax tree of a Nix file; RecipeError naming FILE:LINE when it cannot be read."""
     _check_bytes(data, file)
     # Nix ends a line (and a `#` comment) at CR as at LF; tree-sitter-nix only at LF.
     tree = _tools().parser.parse(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
-    try:
-        return _read(tree.root_node, file)
-    except RecursionError:  # a guard for any reader of nested nodes: depth is the input's, not ours
-        raise RecipeError(f"{file}:1: nested too deeply to be a recipe") from None
-
-
-def _read(root: Node, file: str) -> Recipe:
+    root: Node = tree.root_node
     if root.has_error:
         bad = _first_error(root)
         near = f": {bad.type!r} missing" if bad.is_missing else f" near {_text(bad)[:40]!r}"
         raise RecipeError(f"{file}:{_line(bad)}: Nix syntax error{near}")
-    lets, found = _collect(root, file)
-    targets = found.get("gpu_targets")
-    flags = lets.get("cpuFlags")
-    return Recipe(
-        file=file,
-        pname=found.get("pname"),
-        gpu_targets=None if targets is None else _list(targets, file, "gpuTargets", lets),
-        gpu_targets_line=0 if targets is None else _line(targets),
-        cpu_flags=None if flags is None else _list(flags, file, "cpuFlags", {}),
-        cuda_packages=found.get("cuda_packages"),
-        platforms=found.get("platforms"),
-        nixpkgs=found.get("nixpkgs"),
-        torch_from_build_pytorch=found["torch_from_build_pytorch"],
-        torch_version=found.get("torch_version"),
-    )
+    return root
+
+
+def bindings_named(root: Node) -> tuple[list[tuple[str, Node, Node]], tuple[tuple[int, int], ...]]:
+    """(name, binding value, binding) for every binding of a name the readers use, in file order;
+    and the byte ranges of the comments (one pass over the tree for both)."""
+    tools = _tools()
+    found = []
+    comments = []
+    for _, captures in tools.cursor_type(tools.query).matches(root):
+        if "comment" in captures:
+            comment = captures["comment"][0]
+            comments.append((comment.start_byte, comment.end_byte))
+            continue
+        path, value = captures["path"][0], captures["value"][0]
+        if path.parent is not None:
+            found.append((_text(path), value, path.parent))
+    return found, tuple(sorted(comments))
+
+
+def layout_free(node: Node, comments: tuple[tuple[int, int], ...] | None = None) -> bytes:
+    """The source of an expression without its comments and layout: equal for two expressions
+    that differ only in those."""
+    start, end = node.start_byte, node.end_byte
+    data = bytes(node.text or b"")
+    if comments is None:  # a node of another tree (an imported file): find its comments
+        tools = _tools()
+        cursor = tools.cursor_type(tools.comments)
+        cursor.set_byte_range(start, end)
+        found = cursor.captures(node).get("comment", [])
+        comments = tuple(sorted((c.start_byte, c.end_byte) for c in found))
+    kept, at = [], 0
+    for first, last in comments:
+        if last <= start or first >= end:
+            continue
+        kept.append(data[at : first - start])
+        at = max(at, last - start)
+    kept.append(data[at:])
+    return b" ".join(b"".join(kept).split())
+
+
+def parse_recipe(
+    data: bytes,
+    file: str,
+    libs: Mapping[str, bytes] | None = None,
+    label: str = "",
+    parsed: dict[str, Node] | None = None,
+) -> Recipe:
+    """Read a recipe's bindings from its bytes; RecipeError naming FILE:LINE when it cannot be read.
+
+    `libs` are the other `.nix` files under `.flox/pkgs/` (path -> bytes) that an import may name;
+    `label` is how messages name that folder; `parsed` keeps their trees from one recipe to the next.
+    """
+    from tvselect.catalog.nixparts import read_recipe
+
+    try:
+        return read_recipe(parse_tree(data, file), file, libs or {}, label, parsed)
+    except RecursionError:  # a guard for any reader of nested nodes: depth is the input's, not ours
+        raise RecipeError(f"{file}:1: nested too deeply to be a recipe") from None

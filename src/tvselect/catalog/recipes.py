@@ -8,10 +8,11 @@ cannot be understood is a RecipeError naming FILE:LINE.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from tvselect.base.capability import Capability, parse_capability
-from tvselect.catalog.nix import Located, Recipe
+from tvselect.catalog.nix import PRODUCTS, Located, Recipe, TorchSource
 from tvselect.errors import RecipeError
 
 
@@ -23,9 +24,11 @@ class Build(NamedTuple):
     branch: str
     """The branch (checkout) it was read from."""
     package: str
-    """Its pname."""
+    """Its package name: the recipe's file name without `.nix`, the name `flox build` and
+    `flox publish` use (flox names a `.flox/pkgs/NAME.nix` expression NAME); lint reports a pname
+    that differs."""
     python: str
-    """The Python version, from the pname (`python313` -> `3.13`)."""
+    """The Python version, from the pname (`python313` -> `3.13`), else from the file name."""
     capability: Capability | None
     """The compute capability its cubins are built for; None: no CUDA target."""
     flags: tuple[str, ...]
@@ -40,9 +43,22 @@ class Build(NamedTuple):
     """The Nix systems it is built for: `meta.platforms` where given, else `ARCH-linux`."""
     nixpkgs: str | None
     """The full nixpkgs revision it pins."""
+    product: str = "torchvision"
+    """What it builds, from the package its final expression overrides: `pytorch` (nixpkgs'
+    `torch`/`pytorch`), `torchvision`, `torchaudio` or `vllm`."""
+    version: str | None = None
+    """The product version its overrideAttrs sets; None: that of its nixpkgs pin."""
+    torch: TorchSource | None = None
+    """The PyTorch it builds or brings."""
 
 
 def pname_parts(package: str) -> dict[str, str]:
+    """What a pname says (see _pname_parts); a fresh dict each call."""
+    return dict(_pname_parts(package))
+
+
+@lru_cache(maxsize=4096)
+def _pname_parts(package: str) -> dict[str, str]:
     """What a pname says: python, cuda (`12.8`), sm (`sm90`), isa, darwin; only what it says.
 
     `torchvision-python313-cuda12_8-sm90-avx512`, `torchvision-python313-cpu-avx2`,
@@ -50,11 +66,11 @@ def pname_parts(package: str) -> dict[str, str]:
     """
     parts = package.split("-")
     said: dict[str, str] = {}
-    if len(parts) >= 3 and parts[0] == "torchvision" and parts[1].startswith("python"):
+    if len(parts) >= 3 and parts[1].startswith("python"):
         digits = parts[1].removeprefix("python")
         if len(digits) >= 2 and digits.isascii() and digits.isdigit():
             said["python"] = f"{digits[0]}.{digits[1:]}"
-        said["isa"] = parts[-1]
+        said["isa"] = parts[-1].replace(".", "_")
     for part in parts[2:-1]:
         major, _, minor = part.removeprefix("cuda").partition("_")
         if part.startswith("cuda") and major.isdigit() and minor.isdigit():
@@ -66,8 +82,13 @@ def pname_parts(package: str) -> dict[str, str]:
     return said
 
 
-def _where(recipe: Recipe, line: int) -> str:
-    return f"{recipe.file}:{max(line, 1)}"
+def _where(recipe: Recipe, line: int, file: str = "") -> str:
+    return f"{file or recipe.file}:{max(line, 1)}"
+
+
+def stem(file: str) -> str:
+    """The package name flox gives `.flox/pkgs/NAME.nix` (also `BRANCH:.flox/pkgs/NAME.nix`)."""
+    return file.rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".nix")
 
 
 def _capability(recipe: Recipe, known: frozenset[Capability]) -> Capability | None:
@@ -83,7 +104,13 @@ def _capability(recipe: Recipe, known: frozenset[Capability]) -> Capability | No
     cap = parse_capability(target.value)
     if cap is None or cap not in known:
         raise RecipeError(
-            f"{_where(recipe, target.line)}: GPU target {target.value!r} is not a compute capability"
+            f"{_where(recipe, target.line, target.file)}: GPU target {target.value!r} is not a compute capability"
+        )
+    stated = recipe.cuda_capabilities
+    if stated and {parse_capability(c.value) for c in stated} != {cap}:
+        raise RecipeError(
+            f"{_where(recipe, stated[0].line)}: cudaCapabilities {', '.join(c.value for c in stated)} "
+            f"disagree with the GPU target {target.value} its PyTorch is built for"
         )
     return cap
 
@@ -95,7 +122,9 @@ def _flags(recipe: Recipe) -> tuple[str | None, frozenset[str]]:
     try:
         found = needs_of([f.value for f in flags])
     except UnknownFlag as exc:
-        raise RecipeError(f"{_where(recipe, flags[exc.position].line)}: {exc}") from None
+        raise RecipeError(
+            f"{_where(recipe, flags[exc.position].line, flags[exc.position].file)}: {exc}"
+        ) from None
     return found.arch, found.needs
 
 
@@ -138,10 +167,17 @@ def interpret(recipe: Recipe, branch: str, known: frozenset[Capability]) -> Buil
             f"{_where(recipe, recipe.pname.line)}: pname {recipe.pname.value!r} is not a package name"
         )
     said = pname_parts(recipe.pname.value)
+    package = stem(recipe.file)
+    said = {**pname_parts(package), **said}
+    product = PRODUCTS.get(recipe.product.value, "") if recipe.product else ""
     if "python" not in said:
         raise RecipeError(
             f"{_where(recipe, recipe.pname.line)}: pname {recipe.pname.value!r} does not say its Python "
-            "(torchvision-pythonNNN-...)"
+            f"({product or 'torchvision'}-pythonNNN-...)"
+        )
+    if not product:
+        raise RecipeError(
+            f"{_where(recipe, 1)}: overrides no PyTorch, TorchVision, TorchAudio or vLLM package"
         )
     capability = _capability(recipe, known)
     flag_arch, needs = _flags(recipe)
@@ -150,7 +186,7 @@ def interpret(recipe: Recipe, branch: str, known: frozenset[Capability]) -> Buil
     return Build(
         recipe=recipe,
         branch=branch,
-        package=recipe.pname.value,
+        package=package,
         python=said["python"],
         capability=capability,
         flags=tuple(f.value for f in recipe.cpu_flags or ()),
@@ -159,4 +195,7 @@ def interpret(recipe: Recipe, branch: str, known: frozenset[Capability]) -> Buil
         cuda=None if capability is None else _cuda(recipe, said),
         platforms=platforms,
         nixpkgs=recipe.nixpkgs.value if recipe.nixpkgs else None,
+        product=product,
+        version=recipe.version.value if recipe.version else None,
+        torch=recipe.torch,
     )

@@ -53,6 +53,48 @@ class Branch(NamedTuple):
     """Python version of the builds."""
     nixpkgs: str | None
     """The nixpkgs pin, None where not known (or not the same for all its variants)."""
+    commit: str | None = None
+    """The commit of the recipes it was read from (a git branch); None where not recorded."""
+
+
+class TorchBuild(NamedTuple):
+    """The PyTorch a package brings (or is), as read from its recipe: enough to tell whether two
+    packages put the same torch derivation into an environment."""
+
+    origin: str
+    """Where its expression is: `recipe` (the package is torch), `let customPytorch`,
+    `lib/custom-torch.nix`, `recipe NAME.nix` (a sibling recipe), `build-pytorch REV PATH`."""
+    pname: str | None
+    """Its pname; None: nixpkgs' own, or not readable without evaluating Nix."""
+    version: str | None
+    """Its PyTorch version; None where not known."""
+    nixpkgs: str | None
+    """The nixpkgs revision it is built from; None: unpinned (the environment's nixpkgs)."""
+    cuda: str | None
+    """The CUDA it is built with; None: none."""
+    gpu_targets: tuple[str, ...]
+    """The compute capabilities it carries cubins for (empty: a CPU build)."""
+    cpu_flags: tuple[str, ...]
+    """The compiler flags it is built with."""
+    overlays: tuple[str, ...]
+    """What the recipe's nixpkgs overlays change that it reads (`cudaPackages_12_8`, `torch 2.10.0`)."""
+    digest: str
+    """A digest of its expression, library arguments, pin and overlays (comments and layout left out)."""
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """Equal for two packages only when they bring the same torch derivation, as far as read."""
+        return (self.digest, self.pname, self.nixpkgs, self.gpu_targets, self.cpu_flags, self.overlays)
+
+
+PRODUCTS = ("pytorch", "torchvision", "torchaudio", "vllm")
+"""The products of the build-* family, in the order answers list them."""
+PRODUCT_LABELS = {
+    "pytorch": "PyTorch",
+    "torchvision": "TorchVision",
+    "torchaudio": "TorchAudio",
+    "vllm": "vLLM",
+}
 
 
 class Variant(NamedTuple):
@@ -84,6 +126,14 @@ class Variant(NamedTuple):
     """Why that minimum."""
     recipe: str | None = None
     """The recipe it was read from, where it was read from one."""
+    product: str = "torchvision"
+    """What it builds: `pytorch`, `torchvision`, `torchaudio` or `vllm` (schema 3; before, torchvision)."""
+    product_version: str | None = None
+    """The version of what it builds; None where not known."""
+    python: str | None = None
+    """Its Python version (schema 3; before, its branch's)."""
+    torch: TorchBuild | None = None
+    """The PyTorch it brings (schema 3, read from recipes); None where not known."""
 
     @property
     def cuda_major(self) -> int | None:

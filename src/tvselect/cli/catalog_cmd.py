@@ -105,6 +105,8 @@ def import_(
         emit_file(result, output)
     counts = ", ".join(f"{name} {n}" for name, n in result.counts)
     say(f"imported {counts} variants" + (f" into {output}" if output else ""))
+    for note in result.notes:
+        say(note)
     return ExitCode.OK
 
 

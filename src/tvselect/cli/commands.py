@@ -19,6 +19,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
     machine_inputs,
     output_format,
 )
@@ -43,6 +44,15 @@ GpuArchOpt = Annotated[
 ]
 IsaOpt = Annotated[str | None, typer.Option("--isa", metavar="ISA", help="Only this CPU ISA, e.g. avx512.")]
 ListCpuOnlyOpt = Annotated[bool, typer.Option("--cpu-only", help="Only CPU-only builds.")]
+ProductOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--product",
+        autocompletion=complete.products,
+        metavar="NAME",
+        help="Only this product: pytorch, torchvision, torchaudio, vllm.",
+    ),
+]
 ListJsonOpt = Annotated[
     bool,
     typer.Option("--json", help="Print the variants as one JSON array on stdout, and nothing else there."),
@@ -84,7 +94,7 @@ def probe(
 
     fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
-    probed = run_probe(catalog_path, machine, os.environ, sys.stdin)
+    probed = run_probe(catalog_arg(catalog_path), machine, os.environ, sys.stdin)
     for warning in input_warnings(machine, probed.facts):
         warn(warning)
     emit(probed, fmt)
@@ -97,6 +107,7 @@ def list_(
     gpu_arch: GpuArchOpt = None,
     isa: IsaOpt = None,
     cpu_only: ListCpuOnlyOpt = False,
+    product: ProductOpt = None,
     json_: ListJsonOpt = False,
     format_: FormatOpt = None,
     catalog_path: CatalogOpt = None,
@@ -113,7 +124,7 @@ def list_(
     from tvselect.render.emit import emit
 
     fmt = output_format(json_, format_)
-    emit(list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_path)), fmt)
+    emit(list_variants(ListRequest(branch, gpu_arch, isa, cpu_only, catalog_arg(catalog_path), product)), fmt)
     return ExitCode.OK
 
 
@@ -148,7 +159,7 @@ def show(
 
     fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
-    view = show_package(package, machine, catalog_path, os.environ, sys.stdin)
+    view = show_package(package, machine, catalog_arg(catalog_path), os.environ, sys.stdin)
     for warning in input_warnings(machine, view.decision.facts):
         warn(warning)
     emit(view, fmt)
@@ -186,7 +197,11 @@ def verify(
     fmt = output_format(json_, format_)
     machine = machine_inputs(cpuinfo, gpu, driver, facts_path)
     request = VerifyRequest(
-        sys.executable if python is None else python, timeout, Choice(workload, branch), machine, catalog_path
+        sys.executable if python is None else python,
+        timeout,
+        Choice(workload, branch),
+        machine,
+        catalog_arg(catalog_path),
     )
     result = run_verify(request, os.environ, sys.stdin)
     emit(result, fmt)

@@ -74,14 +74,24 @@ def output_format(json_: bool, format_: str | None) -> str:
 
 
 CatalogOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--catalog",
         metavar="PATH",
         help="Use this catalog file, or the recipes of this checkout folder ([BRANCH=]DIR), instead of "
-        "the built-in catalog (default: $TVSELECT_CATALOG).",
+        "the built-in catalog ('builtin'); repeat it to use several as one "
+        "(default: $TVSELECT_CATALOG, a path list).",
     ),
 ]
+
+
+def catalog_arg(paths: list[str] | None) -> str | None:
+    """The `--catalog` values as the one path (list) the use cases take; None: not given."""
+    import os
+
+    return os.pathsep.join(paths) if paths else None
+
+
 CpuinfoOpt = Annotated[
     str | None,
     typer.Option("--cpuinfo", metavar="PATH", help="Take the CPU from this /proc/cpuinfo-format file."),

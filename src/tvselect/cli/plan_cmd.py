@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tvselect.cli import complete
 from tvselect.cli.options import (
     AvailableOpt,
     BranchOpt,
@@ -16,6 +17,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
     output_format,
 )
 from tvselect.cli.output import warn
@@ -76,6 +78,15 @@ def plan_(
         str | None,
         typer.Option("--assign", metavar="FILE", help="With --cover/--max-builds: one JSON line per host."),
     ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            "--product",
+            autocompletion=complete.products,
+            metavar="NAME",
+            help="Plan this product's packages: pytorch, torchvision, torchaudio or vllm (one a plan).",
+        ),
+    ] = None,
     no_color: NoColorOpt = False,
 ) -> int:
     """Plan a fleet: which packages to build for which hosts, and which hosts no build serves.
@@ -105,7 +116,13 @@ def plan_(
 
         raise BadInputError(f"--missing prints plain names; leave out {'--json' if json_ else '--format'}")
     request = PlanRequest(
-        tuple(paths or ()), Choice(workload, branch, cpu_only), catalog_path, available, org, missing
+        tuple(paths or ()),
+        Choice(workload, branch, cpu_only),
+        catalog_arg(catalog_path),
+        available,
+        org,
+        missing,
+        product,
     )
     progress = partial(with_progress, enabled=fmt == "text" and sys.stderr.isatty(), label="reading facts")
     if cover or max_builds is not None or time_limit is not None or assign is not None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tvselect.cli import complete
 from tvselect.cli.options import (
     AvailableOpt,
     BranchOpt,
@@ -21,6 +22,7 @@ from tvselect.cli.options import (
     JsonOpt,
     NoColorOpt,
     WorkloadOpt,
+    catalog_arg,
     machine_inputs,
     output_format,
     version_callback,
@@ -28,7 +30,7 @@ from tvselect.cli.options import (
 from tvselect.cli.output import say, warn
 
 if TYPE_CHECKING:
-    from tvselect.app.choose import Report
+    from tvselect.app.choose import ChooseRequest, Report
 
 HELP = """Choose the build-torchvision variant that belongs on this machine, explain why, and install it.
 
@@ -159,6 +161,23 @@ def choose(
         bool,
         typer.Option("--quiet", "-q", help="Print only the package name on stdout (nothing on no-match)."),
     ] = False,
+    product: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--product",
+            autocompletion=complete.products,
+            metavar="NAME",
+            help="Choose a package of this product (pytorch, torchvision, torchaudio, vllm); repeat it "
+            "for one package per product, all for one Python, installed with one flox install.",
+        ),
+    ] = None,
+    allow_two_torch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-two-torch",
+            help="With --install and --product: install packages that bring different PyTorch builds.",
+        ),
+    ] = False,
     no_color: NoColorOpt = False,
     debug: DebugOpt = False,
     version: Annotated[
@@ -186,7 +205,7 @@ def choose(
     request = ChooseRequest(
         Choice(workload, branch, cpu_only),
         machine_inputs(cpuinfo, gpu, driver, facts_path),
-        catalog_path,
+        catalog_arg(catalog_path),
         explain=explain,
         install=install,
         org=org,
@@ -199,11 +218,39 @@ def choose(
         available=available,
         gpu_from_pci=gpu_from_pci,
     )
+    if product:
+        return _choose_products(request, tuple(product), allow_two_torch, quiet, fmt)
+    if allow_two_torch:
+        raise typer.BadParameter("--allow-two-torch goes with --product")
     report = run_choose(request, os.environ, sys.stdin)
     _diagnose(report)
     if quiet:
         if report.variant is not None:
             print(report.variant.package)
+    else:
+        from tvselect.render.emit import emit
+
+        emit(report, fmt)
+    return report.exit_code
+
+
+def _choose_products(
+    request: "ChooseRequest", products: tuple[str, ...], allow_two_torch: bool, quiet: bool, fmt: str
+) -> int:
+    """`--product`: one package per product; warnings on stderr, the answer on stdout."""
+    import os
+
+    from tvselect.app.family import FamilyRequest, choose_family
+
+    report = choose_family(FamilyRequest(products, request, allow_two_torch), os.environ, sys.stdin)
+    for warning in report.warnings:
+        warn(warning)
+    if report.install_result is not None and report.install_result.error is not None:
+        say(f"error: {report.install_result.error}")
+    if quiet:
+        for variant in report.variants:
+            if variant is not None:
+                print(variant.package)
     else:
         from tvselect.render.emit import emit
 

@@ -31,7 +31,7 @@ def pinned_version(variant: Variant, catalog: Catalog) -> str | None:
     """
     if len(catalog.branches_of_package.get(variant.package, ())) < 2:
         return None
-    return variant.torchvision
+    return variant.product_version
 
 
 class InstallPlan(NamedTuple):

@@ -38,6 +38,7 @@ def diff(compared: DiffResult) -> dict[str, Any]:
             {"branch": c.branch, "package": c.package, "changes": {f: [x, y] for f, x, y in c.fields}}
             for c in result.changed
         ],
+        "commits": {name: [x, y] for name, x, y in result.commits},
         "branches_only_in_a": dict(result.only_in_a),
         "branches_only_in_b": dict(result.only_in_b),
     }

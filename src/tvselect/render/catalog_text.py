@@ -25,6 +25,8 @@ def diff(compared: DiffResult, stream: TextIO) -> None:
     """`tvselect catalog diff`: `+` added, `-` removed, `~` changed, one line each."""
     result, a, b = compared.diff, compared.a, compared.b
     lines = [f"--- {a.source}", f"+++ {b.source}"]
+    for name, x, y in result.commits:
+        lines.append(f"  branch {name}: recipes of commit {x[:12]} -> {y[:12]}")
     for sign, variants, catalog in (("+", result.added, b), ("-", result.removed, a)):
         for v in variants:
             facts = variant_facts(v, catalog)

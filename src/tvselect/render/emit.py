@@ -23,6 +23,7 @@ FORMATS = ("text", "json")
 
 RENDERERS: dict[str, tuple[str, str | None]] = {
     "tvselect.app.choose.Report": ("report_json:document", "report_text:render"),
+    "tvselect.app.family.FamilyReport": ("family_json:document", "family_text:render"),
     "tvselect.app.browse.Probed": ("facts_json:document", "facts_text:render"),
     "tvselect.app.browse.Listing": ("listing_json:document", "listing_text:render"),
     "tvselect.app.browse.PackageView": ("show_json:document", "show_text:render"),

@@ -26,13 +26,15 @@ def variant_summary(variant: Variant, catalog: Catalog) -> dict[str, Any]:
     """The catalog's record of one variant, flattened for JSON."""
     return {
         "package": variant.package,
+        "product": variant.product,
+        "product_version": variant.product_version,
         "branch": variant.branch,
         "gpu_arch": variant.gpu_arch,
         "cpu_isa": variant.cpu_isa,
         "torchvision": variant.torchvision,
         "pytorch": variant.pytorch,
         "cuda": variant.cuda,
-        "python": catalog.branches[variant.branch].python,
+        "python": variant.python or catalog.branches[variant.branch].python,
         "platforms": list(variant.platforms),
     }
 
@@ -60,7 +62,19 @@ def _chosen(report: Report) -> dict[str, Any]:
     if report.variant is not None:
         return variant_summary(report.variant, report.catalog)
     return dict.fromkeys(
-        ("package", "branch", "gpu_arch", "cpu_isa", "torchvision", "pytorch", "cuda", "python", "platforms")
+        (
+            "package",
+            "product",
+            "product_version",
+            "branch",
+            "gpu_arch",
+            "cpu_isa",
+            "torchvision",
+            "pytorch",
+            "cuda",
+            "python",
+            "platforms",
+        )
     )
 
 

@@ -20,14 +20,19 @@ if TYPE_CHECKING:
 
 
 def _versions(variant: Variant, catalog: Catalog) -> str:
-    parts = [
-        f"branch {variant.branch}",
-        f"TorchVision {variant.torchvision or 'version unknown'}",
-        f"PyTorch {variant.pytorch or 'version unknown'}",
-    ]
+    from tvselect.catalog.records import PRODUCT_LABELS
+
+    parts = [f"branch {variant.branch}"]
+    if variant.product != "torchvision":
+        label = PRODUCT_LABELS.get(variant.product, variant.product)
+        parts.append(f"{label} {variant.product_version or 'version unknown'}")
+    else:
+        parts.append(f"TorchVision {variant.torchvision or 'version unknown'}")
+    if variant.product != "pytorch":
+        parts.append(f"PyTorch {variant.pytorch or 'version unknown'}")
     if variant.cuda:
         parts.append(f"CUDA {variant.cuda}")
-    parts.append(f"Python {catalog.branches[variant.branch].python}")
+    parts.append(f"Python {variant.python or catalog.branches[variant.branch].python}")
     return " · ".join(parts)
 
 

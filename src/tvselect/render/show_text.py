@@ -32,10 +32,9 @@ def render(view: PackageView, stream: TextIO) -> None:
 
 def _rows(variant: Variant, catalog: Catalog) -> list[tuple[str, object]]:
     isa = catalog.isas[variant.cpu_isa]
-    rows: list[tuple[str, object]] = [
-        ("TorchVision", variant.torchvision or "not yet known"),
-        ("PyTorch", variant.pytorch or "unknown"),
-        ("Python", catalog.branches[variant.branch].python),
+    rows = _product_rows(variant)
+    rows += [
+        ("Python", variant.python or catalog.branches[variant.branch].python),
         ("built for", " ".join(variant.platforms)),
         ("CPU ISA", f"{isa.label} ({isa.arch})"),
         ("compiled with", " ".join(isa.flags)),
@@ -50,6 +49,24 @@ def _rows(variant: Variant, catalog: Catalog) -> list[tuple[str, object]]:
             ("GPUs", ", ".join(arch.examples)),
             ("min driver", f"{variant.min_driver_text}: {variant.min_driver_note}"),
         ]
+    return rows
+
+
+def _product_rows(variant: Variant) -> list[tuple[str, object]]:
+    """What it builds and the PyTorch it brings: TorchVision's rows as before, others' by product."""
+    from tvselect.catalog.records import PRODUCT_LABELS
+
+    product = variant.product
+    rows: list[tuple[str, object]] = [("TorchVision", variant.torchvision or "not yet known")]
+    if product != "torchvision":
+        rows = [(PRODUCT_LABELS.get(product, product), variant.product_version or "unknown")]
+    if product != "pytorch":
+        rows.append(("PyTorch", variant.pytorch or "unknown"))
+    torch = variant.torch
+    if torch is not None and product != "pytorch":
+        rows.append(("brings PyTorch", f"{torch.pname or 'unnamed'} (from {torch.origin})"))
+    if torch is not None and variant.nixpkgs is None:
+        rows.append(("nixpkgs", "not pinned: the environment's own, so the versions are unknown"))
     return rows
 
 

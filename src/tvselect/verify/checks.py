@@ -337,6 +337,9 @@ def judge(
         variant = _variant_check(match, expected)
         if variant is not None:
             checks.append(variant)
+    from tvselect.verify.family import family_checks
+
+    checks += family_checks(obs)
     python = obs.python_executable or _python_of(obs.command)
     return VerifyResult(python, obs.command, tuple(checks), obs, None, facts, expected, match)
 

@@ -24,6 +24,11 @@ TEMPLATES: dict[str, str] = {
     "torchvision-imports": "torchvision {version} from {path}",
     "torchvision-import-failed": "torchvision does not import: {error}",
     "torchvision-not-tried": "torchvision not tried: torch does not import",
+    # tvselect verify: the rest of the build-* family, and one torch
+    "product-imports": "{product} {version} from {path}",
+    "product-import-failed": "{product} is installed but does not import: {error}",
+    "one-torch": "one torch on the path: {path}",
+    "two-torches": "{count} torch packages on the path, so two PyTorch builds are in this environment: {paths}; Python imports the first, and packages built against another may fail or misbehave",
     "pair-unreadable": "torch {torch} and torchvision {torchvision}: a version is not understood, so the pair is not checked",
     "pair-in-catalog": "torch {torch} and torchvision {torchvision} belong together: a catalog pair (branch {branches})",
     "pair-by-table": "torch {torch} and torchvision {torchvision} belong together (torchvision's compatibility table); not a catalog pair (the catalog builds {catalog_pairs})",

@@ -102,6 +102,12 @@ class RawObservations:
     """A failure of the payload itself (a bug), with its traceback."""
     document: Mapping[str, Any] = field(compare=False)
     """The payload's JSON object exactly as it printed it."""
+    torchaudio: ModuleObservation | None = None
+    """Importing torchaudio; None when it is not installed (or torch did not import)."""
+    vllm: ModuleObservation | None = None
+    """Importing vllm; None when it is not installed (or torch did not import)."""
+    torch_copies: tuple[str, ...] | None = None
+    """Every torch package on sys.path, the imported one first; None from an older payload."""
 
 
 class BadPayloadError(BadInputError, ValueError):
@@ -216,7 +222,20 @@ def _read_observations(command: Sequence[str], doc: dict[str, Any]) -> RawObserv
         smoke=tuple(smoke),
         payload_error=_get(doc, "payload_error", str),
         document=doc,
+        torchaudio=_optional_module(doc, "torchaudio"),
+        vllm=_optional_module(doc, "vllm"),
+        torch_copies=_copies(doc),
     )
+
+
+def _optional_module(doc: dict[str, Any], name: str) -> ModuleObservation | None:
+    raw = doc.get(name)
+    return _module(raw) if isinstance(raw, dict) else None
+
+
+def _copies(doc: dict[str, Any]) -> tuple[str, ...] | None:
+    raw = _get(doc, "torch_copies", list)
+    return None if raw is None else tuple(str(p) for p in raw)
 
 
 _RELEASE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")

@@ -197,6 +197,34 @@ def _compare(values: list[float] | None, against: list[float] | None) -> float |
     return max(abs(a - b) for a, b in zip(values, against))  # noqa: B905
 
 
+def _torch_copies() -> list[str]:
+    """Every `torch` package on sys.path (real paths, in path order): Python imports the first,
+    and a second one means two PyTorch builds in one environment."""
+    found: list[str] = []
+    for entry in sys.path:
+        folder = os.path.join(entry or os.getcwd(), "torch")
+        try:
+            if os.path.isfile(os.path.join(folder, "__init__.py")):
+                real = os.path.realpath(folder)
+                if real not in found:
+                    found.append(real)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _optional(name: str) -> dict[str, Any] | None:
+    """Import a product that may be installed (torchaudio, vllm); None when it is not."""
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    return _module(name)[1]
+
+
 def observe() -> dict[str, Any]:
     """Every observation, as a JSON-ready object."""
     doc: dict[str, Any] = {
@@ -210,8 +238,11 @@ def observe() -> dict[str, Any]:
     }
     torch, doc["torch"] = _module("torch")
     torchvision, doc["torchvision"] = _module("torchvision") if torch is not None else (None, None)
+    doc["torch_copies"] = _torch_copies()
     if torch is None:
         return doc
+    for product in ("torchaudio", "vllm"):
+        doc[product] = _optional(product)
     doc["cuda"] = _cuda(torch)
     doc["cpu"] = _cpu(torch)
     _exact_fp32(torch)
