@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tvselect
 from tvselect.render.emit import FORMATS, RENDERERS, emit
@@ -117,3 +119,37 @@ def test_catalog_import_checks_o_before_it_reads_any_source(tmp_path: Path) -> N
     assert done.code == 2 and done.stdout == ""
     assert f"-o {mine}: exists and is not a catalog tvselect wrote; not replaced" in done.stderr
     assert mine.read_text() == '{"mine": true}\n'
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=40) | st.dictionaries(st.text(), inner, max_size=40),
+    max_leaves=400,
+)
+
+
+@given(_JSON)
+def test_json_written_in_pieces_is_the_one_json_text(value: object) -> None:
+    import io
+
+    from tvselect.render.emit import json_text, write_json
+
+    out = io.StringIO()
+    write_json(value, out)
+    assert out.getvalue() == json_text(value)
+
+
+def test_a_large_document_is_written_in_several_pieces() -> None:
+    from tvselect.render.emit import json_text, write_json
+
+    class Counting(io.StringIO):
+        writes = 0
+
+        def write(self, s: str) -> int:
+            self.writes += 1
+            return super().write(s)
+
+    value = [{"package": f"p{n}", "n": n} for n in range(5000)]
+    out = Counting()
+    write_json(value, out)
+    assert out.getvalue() == json_text(value) and out.writes > 1

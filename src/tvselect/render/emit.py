@@ -67,6 +67,21 @@ def json_text(value: object) -> str:
     return json.dumps(value, indent=2) + "\n"
 
 
+def write_json(value: object, out: TextIO) -> None:
+    """`json_text(value)` written in pieces, so that a large document (`list --json` over a big
+    catalog) is never held twice over as one string and its list of parts."""
+    import json
+
+    batch: list[str] = []
+    for part in json.JSONEncoder(indent=2).iterencode(value):
+        batch.append(part)
+        if len(batch) >= 8192:
+            out.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    out.write("".join(batch))
+
+
 def emit(result: object, fmt: str = "text", stream: TextIO | None = None) -> None:
     """Write `result` to `stream` (default: stdout) in format `fmt` (one of FORMATS), then flush."""
     out = sys.stdout if stream is None else stream
@@ -79,7 +94,7 @@ def _write(result: object, fmt: str, out: TextIO) -> None:
     if fmt == "text" and text_ref is not None:
         _function(text_ref)(result, out)
     elif fmt in FORMATS:
-        out.write(json_text(_function(json_ref)(result)))
+        write_json(_function(json_ref)(result), out)
     else:
         raise ValueError(f"unknown output format {fmt!r}")
 
