@@ -13,7 +13,10 @@ The convention (docs/README-conventions are in CONTRIBUTING.md, "Examples in the
 - `<!-- run: OPTION ... -->` just before a block sets, for that block: `columns=N`;
   `flox=acme` (a fake flox first on PATH, in flox 1.14.1's formats, for which the org acme has
   published the packages of published.txt), `flox=logged-out`; `root=no-gpu` (the probe reads a
-  machine without a GPU, built from a real cpuinfo file, through TVSELECT_ROOT); `env=NAME=VALUE`.
+  machine without a GPU, built from a real cpuinfo file, through TVSELECT_ROOT); `env=NAME=VALUE`;
+  `needs-shared` (the block names the family checkouts as `../shared/...`, as from the repository
+  root: the page folders sit next to a `shared` link to ../shared; skipped when a
+  `../shared/...` path the block names is not here).
 - A block of commands that is not run (set-up commands, a command that needs a GPU) is a ```sh
   block right after `<!-- not run: WHY -->`. Every ```sh, ```bash or ```shell block needs that
   marker, and a ```text or ```json block must not hold `$ ` commands, so that no command goes
@@ -117,6 +120,8 @@ def _workspace(page: Path, base: Path) -> Path:
         return _WORKSPACES[page]
     folder = base / page.stem
     folder.mkdir()
+    if SHARED.is_dir() and not (base / "shared").exists():
+        (base / "shared").symlink_to(SHARED)  # so that `../shared/...` reads as from the repository
     if (SHARED / "cpuinfo").is_dir():
         shutil.copytree(SHARED / "cpuinfo", folder / "cpuinfo")
     if (SHARED / "build-torchvision").is_dir():
@@ -167,6 +172,8 @@ def _environment(block: Block, folder: Path, tmp: Path) -> dict[str, str]:
             env[name] = setting
         elif key == "root" and value == "no-gpu":
             env["TVSELECT_ROOT"] = str(_no_gpu_root())
+        elif key == "needs-shared":
+            pass  # read by _skip_reason and _workspace
         elif key == "flox":
             published = {p: ["0.24.0"] for p in (folder / "published.txt").read_text().split()}
             mode = "not-logged-in" if value == "logged-out" else "ok"
@@ -184,6 +191,11 @@ def _skip_reason(block: Block) -> str | None:
         return f"{SHARED} is not here"
     if "recipes/" in block.text and not (SHARED / "build-torchvision").is_dir():
         return f"{SHARED / 'build-torchvision'} is not here"
+    if "needs-shared" in block.options.split():
+        named = re.findall(r"\.\./shared/([\w./-]+)", block.text)
+        missing = [n for n in named or ["."] if not (SHARED / n).exists()]
+        if missing:
+            return f"{SHARED / missing[0]} is not here"
     if re.search(r"\bjq\b", block.text) and shutil.which("jq") is None:
         return "jq is not installed here"
     return None

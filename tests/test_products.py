@@ -168,6 +168,18 @@ def test_a_set_that_brings_one_pytorch_has_no_warning_and_one_install() -> None:
     assert doc["install"] == ["flox", "install", *(f"acme/{p}" for p in doc["packages"])]  # type: ignore[index]
 
 
+@pytest.mark.parametrize("columns", [60, 100, 200])
+def test_the_sets_install_command_is_one_line_at_any_width(columns: int) -> None:
+    """A copied line must be a whole command: the set's `flox install` is never broken inside."""
+    path = str(folder("build-pytorch", "main"))
+    args = ("--cpuinfo", str(cpuinfo_path(IVYBRIDGE)), "--gpu", "7.5", "--catalog", path)
+    args += ("--product", "pytorch", "--product", "torchvision", "--install", "--org", "acme", "--dry-run")
+    command = " ".join(run("--json", *args).json()["install"])  # type: ignore[index]
+    done = run(*args, env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert done.code == 0, done.stderr
+    assert command in [line.strip().removeprefix("Install").strip() for line in done.stdout.splitlines()]
+
+
 def test_install_refuses_two_pytorch_builds_unless_allowed(tmp_path: Path) -> None:
     vision, audio = str(folder("build-torchvision", "pytorch-2.10")), str(folder("build-torchaudio", "main"))
     args = ("--catalog", vision, "--catalog", audio, "--product", "torchvision", "--product", "torchaudio")

@@ -3,9 +3,10 @@
     python tools/bundle_schemas.py          # rewrite every schema that refers to another
     python tools/bundle_schemas.py --check  # exit 1 when a bundled copy differs
 
-A schema refers to another as `"$ref": "facts-v1.json"`; the copy under `$defs` carries its
+A schema refers to another as `"$ref": "facts-v1.json"` (or to a part of it, as
+`"$ref": "result-v1.json#/properties/reasons"`); the copy under `$defs` carries its
 `$id`, so the reference resolves without a registry (result-v1.json bundles facts-v1.json and
-verify-v1.json, verify-v1.json bundles facts-v1.json). Run it after every change to a schema;
+verify-v1.json, verify-v1.json bundles facts-v1.json, products-v1.json bundles all three). Run it after every change to a schema;
 tests/test_json_schemas.py fails until it has run.
 """
 
@@ -35,9 +36,9 @@ def _own(name: str) -> dict[str, Any]:
 
 def _refs(node: Any) -> set[str]:
     if isinstance(node, dict):
-        found = (
-            {node["$ref"]} if isinstance(node.get("$ref"), str) and node["$ref"].endswith(".json") else set()
-        )
+        ref = node.get("$ref")
+        name = ref.split("#", 1)[0] if isinstance(ref, str) else ""
+        found = {name} if name.endswith(".json") else set()
         return found.union(*(_refs(v) for v in node.values()))
     if isinstance(node, list):
         return set().union(*(_refs(v) for v in node))

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from tvselect.app.family import FamilyReport
 from tvselect.catalog.records import PRODUCT_LABELS
-from tvselect.render.console import make_console, wrapped
+from tvselect.render.console import command_line, make_console, wrapped
 from tvselect.render.machine_text import machine_lines, machine_title
 from tvselect.render.report_text import _versions
 
@@ -48,6 +48,6 @@ def render(report: FamilyReport, stream: TextIO) -> None:
     plan, result = report.install_plan, report.install_result
     if plan is not None:
         console.print()
-        wrapped(console, "[bold]Install[/]  " + escape(" ".join(plan.argv)), hang=4)
+        command_line(console, "[bold]Install[/]  ", " ".join(plan.argv))
     if result is not None and result.error is None:
         wrapped(console, "Installed." if not result.dry_run else "Dry run: nothing was run.")
