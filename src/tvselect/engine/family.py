@@ -54,7 +54,7 @@ def _names(variants: Sequence[Variant]) -> str:
 def torch_words(variant: Variant, catalog: Catalog) -> str:
     """`PyTorch 2.10.0 built for sm90 and AVX-512` (what the package brings, or is)."""
     version = (variant.torch.version if variant.torch else None) or variant.pytorch
-    named = f"PyTorch {version}" if version else "PyTorch of a version unknown"
+    named = f"PyTorch {version}" if version else "PyTorch (version unknown)"
     gpu = variant.gpu_arch or "no GPU (CPU only)"
     isa = catalog.isas[variant.cpu_isa].label if variant.cpu_isa in catalog.isas else variant.cpu_isa
     return f"{named} built for {gpu} and {isa}"
