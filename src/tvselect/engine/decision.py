@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
+from tvselect.base.capability import parse_version
 from tvselect.catalog.model import Catalog, Variant
 from tvselect.engine.rank import (
     CANNOT_RUN,
@@ -22,7 +23,7 @@ from tvselect.engine.rank import (
     rank,
 )
 from tvselect.engine.reasons import Reason, reason
-from tvselect.engine.rules import COMPATIBLE, EXACT, GpuMatch, Rules, cubin_runs_on
+from tvselect.engine.rules import COMPATIBLE, EXACT, Driver, GpuMatch, Rules, cubin_runs_on
 from tvselect.errors import BadInputError
 from tvselect.facts.model import Facts, Gpu
 
@@ -324,4 +325,24 @@ def _why_chosen(
             reason("chose-branch-preferred", branch=winner.branch, order=", ".join(catalog.branch_preference))
         )
     reasons.append(_why_isa(ctx, rules, winner))
+    newer = _cuda_beyond_driver(winner, rules.driver)
+    if newer is not None:
+        reasons.append(newer)
     return tuple(reasons)
+
+
+def _cuda_beyond_driver(winner: Variant, driver: Driver) -> Reason | None:
+    """Why a build of a newer CUDA minor than the driver names still runs (CUDA's minor-version
+    compatibility, data/cuda.json): said, so that nobody reads it as a mistake."""
+    built = parse_version(winner.cuda or "")
+    if built is None or driver.cuda is None or winner.cuda_major != driver.cuda[0]:
+        return None
+    if tuple(built[:2]) <= tuple(driver.cuda[:2]):
+        return None
+    return reason(
+        "chose-cuda-minor",
+        cuda=winner.cuda,
+        have=driver.cuda_text,
+        major=winner.cuda_major,
+        need=winner.min_driver_text,
+    )

@@ -42,6 +42,7 @@ TEMPLATES: dict[str, str] = {
     "chose-branch-asked": "branch {branch}, as asked",
     "chose-branch-preferred": "branch {branch} is the most preferred branch that has it ({order})",
     "chose-isa": "{label} is the best this CPU runs for the {workload} workload",
+    "chose-cuda-minor": "CUDA {cuda} runs on this driver (CUDA {have}) through CUDA's minor-version compatibility: a CUDA {major}.x build needs driver {need} or newer",
     "exact-held-back": "the exact {sm} build is on branch {branch}, which needs NVIDIA driver {need} or newer; this machine has {have}",
     "workload-isa-missing": "no {missing} on this CPU: {label} build instead",
     "workload-isa-unbuilt": "no {better} build for this GPU on branch {branch}: {label} build instead",
